@@ -1,0 +1,107 @@
+package pki
+
+import (
+	"bytes"
+	"crypto/tls"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from server goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// tlsServer is a TLS test server counting the requests its handler saw.
+type tlsServer struct {
+	*httptest.Server
+	calls  atomic.Int32
+	errLog *syncBuffer
+}
+
+func startTLSServer(t *testing.T, cfg *tls.Config, handler http.Handler) *tlsServer {
+	t.Helper()
+	require.NotNil(t, cfg)
+	s := &tlsServer{errLog: &syncBuffer{}}
+	if handler == nil {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("secret")) })
+	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.calls.Add(1)
+		handler.ServeHTTP(w, r)
+	}))
+	s.Config.ErrorLog = log.New(s.errLog, "", 0)
+	s.TLS = cfg
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// port is the server's port as a string.
+func (s *tlsServer) port(t *testing.T) string {
+	_, port, err := net.SplitHostPort(s.Listener.Addr().String())
+	require.NoError(t, err)
+	return port
+}
+
+// clientTLS trusts caPath and presents b's certificate when b is set.
+func clientTLS(t *testing.T, caPath string, b *Bundle) *tls.Config {
+	t.Helper()
+	pool, err := certPool(caPath)
+	require.NoError(t, err)
+	cfg := &tls.Config{RootCAs: pool}
+	if b != nil {
+		pair, err := tlsPair(b.Cert, b.Key)
+		require.NoError(t, err)
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg
+}
+
+func httpClient(cfg *tls.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}, Timeout: 10 * time.Second}
+}
+
+// issueInto signs a leaf with the CA of layout and writes it as a bundle in
+// a new directory; tests use it for certificates Create never makes
+// (expired ones).
+func issueInto(t *testing.T, layout Layout, spec leafSpec) Bundle {
+	t.Helper()
+	ca, err := loadAuthority(layout.CA, layout.CAKey)
+	require.NoError(t, err)
+	out, err := ca.issue(spec)
+	require.NoError(t, err)
+	b := bundleAt(t.TempDir(), "bundle")
+	require.NoError(t, writeBundle(b, ca.certPEM, out))
+	return b
+}
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
