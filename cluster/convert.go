@@ -1,0 +1,213 @@
+package cluster
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	units "github.com/docker/go-units"
+
+	"github.com/swarmlab/swarm/scheduler"
+)
+
+// entry is one cached container: the engine's list shape (names and status
+// are derived when read), what placement needs, and the link aliases this
+// container gives to others.
+type entry struct {
+	summary container.Summary
+	sched   scheduler.Container
+	name    string // own name without "/"
+	links   []link
+	// seq is the cluster sequence number at which the data was requested:
+	// a response requested earlier never overwrites a later one.
+	seq uint64
+	// reservation marks an in-flight create (state "creating").
+	reservation bool
+
+	startedAt, finishedAt time.Time
+	exitCode              int
+	health                container.HealthStatus
+}
+
+// link is one HostConfig.Links entry: the target container's name gets the
+// alias "<linker>/<alias>".
+type link struct {
+	target string // target name without "/"
+	alias  string // full alias name without "/", e.g. "web/db"
+}
+
+// fromInspect converts an inspected container into a cache entry.
+func fromInspect(in container.InspectResponse) *entry {
+	e := &entry{}
+	cfg := in.Config
+	if cfg == nil {
+		cfg = &container.Config{}
+	}
+	host := &container.HostConfig{}
+	state := &container.State{}
+	if in.ContainerJSONBase != nil {
+		if in.HostConfig != nil {
+			host = in.HostConfig
+		}
+		if in.State != nil {
+			state = in.State
+		}
+		e.name = strings.TrimPrefix(in.Name, "/")
+		e.summary.ID = in.ID
+		e.summary.ImageID = in.Image
+		e.summary.Command = strings.TrimSpace(in.Path + " " + strings.Join(in.Args, " "))
+		if t, err := time.Parse(time.RFC3339Nano, in.Created); err == nil {
+			e.summary.Created = t.Unix()
+		}
+	}
+	e.summary.Image = cfg.Image
+	e.summary.Labels = cfg.Labels
+	e.summary.State = state.Status
+	e.summary.HostConfig.NetworkMode = string(host.NetworkMode)
+	e.summary.Mounts = in.Mounts
+	if in.NetworkSettings != nil {
+		e.summary.NetworkSettings = &container.NetworkSettingsSummary{Networks: in.NetworkSettings.Networks}
+	}
+	e.summary.Ports = listPorts(in)
+	e.startedAt, _ = time.Parse(time.RFC3339Nano, state.StartedAt)
+	e.finishedAt, _ = time.Parse(time.RFC3339Nano, state.FinishedAt)
+	e.exitCode = state.ExitCode
+	if state.Health != nil {
+		e.health = state.Health.Status
+	}
+	for _, l := range host.Links {
+		// The engine stores links as "/target:/linker/alias".
+		target, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		e.links = append(e.links, link{target: strings.TrimPrefix(target, "/"), alias: strings.TrimPrefix(alias, "/")})
+	}
+	e.sched = scheduler.Container{
+		ID:          e.summary.ID,
+		Image:       cfg.Image,
+		ImageID:     in.Image,
+		Labels:      cfg.Labels,
+		State:       string(state.Status),
+		Ports:       hostPorts(cfg, host),
+		NetworkMode: string(host.NetworkMode),
+		NanoCPUs:    reservedNanoCPUs(host.NanoCPUs, host.CPUShares),
+		Memory:      host.Memory,
+	}
+	return e
+}
+
+// reservedNanoCPUs follows classic Swarm: --cpus reserves that many CPUs,
+// and --cpu-shares N (without --cpus) reserves N whole CPUs.
+func reservedNanoCPUs(nano, shares int64) int64 {
+	if nano > 0 {
+		return nano
+	}
+	return shares * 1e9
+}
+
+// hostPorts lists the fixed host ports a container binds: its port
+// bindings with a non-zero host port, or in host network mode every
+// exposed port. Random host ports are left out: they never conflict.
+func hostPorts(cfg *container.Config, host *container.HostConfig) []scheduler.Port {
+	var out []scheduler.Port
+	if host.NetworkMode.IsHost() {
+		for p := range cfg.ExposedPorts {
+			if n := p.Int(); n > 0 {
+				out = append(out, scheduler.Port{HostPort: uint16(n), Proto: p.Proto()})
+			}
+		}
+	}
+	for p, bindings := range host.PortBindings {
+		for _, b := range bindings {
+			n, err := strconv.ParseUint(b.HostPort, 10, 16)
+			if err != nil || n == 0 {
+				continue
+			}
+			out = append(out, scheduler.Port{HostIP: b.HostIP, HostPort: uint16(n), Proto: p.Proto()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].HostPort != out[j].HostPort {
+			return out[i].HostPort < out[j].HostPort
+		}
+		if out[i].Proto != out[j].Proto {
+			return out[i].Proto < out[j].Proto
+		}
+		return out[i].HostIP < out[j].HostIP
+	})
+	return out
+}
+
+// listPorts renders ports the way /containers/json does: the live mapping
+// when the container runs, otherwise its exposed ports.
+func listPorts(in container.InspectResponse) []container.Port {
+	var out []container.Port
+	if in.NetworkSettings != nil && len(in.NetworkSettings.Ports) > 0 {
+		for p, bindings := range in.NetworkSettings.Ports {
+			priv := uint16(p.Int())
+			if len(bindings) == 0 {
+				out = append(out, container.Port{PrivatePort: priv, Type: p.Proto()})
+			}
+			for _, b := range bindings {
+				pub, _ := strconv.ParseUint(b.HostPort, 10, 16)
+				out = append(out, container.Port{IP: b.HostIP, PrivatePort: priv, PublicPort: uint16(pub), Type: p.Proto()})
+			}
+		}
+	} else if in.Config != nil {
+		for p := range in.Config.ExposedPorts {
+			out = append(out, container.Port{PrivatePort: uint16(p.Int()), Type: p.Proto()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.PrivatePort != b.PrivatePort {
+			return a.PrivatePort < b.PrivatePort
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		if a.IP != b.IP {
+			return a.IP < b.IP
+		}
+		return a.PublicPort < b.PublicPort
+	})
+	return out
+}
+
+// status renders the human status `docker ps` shows, as the engine does,
+// at read time so that "Up 5 minutes" does not go stale in the cache.
+func (e *entry) status(now time.Time) string {
+	switch e.summary.State {
+	case container.StateRunning, container.StatePaused:
+		s := "Up " + units.HumanDuration(now.Sub(e.startedAt))
+		if e.summary.State == container.StatePaused {
+			return s + " (Paused)"
+		}
+		switch e.health {
+		case container.Healthy:
+			s += " (healthy)"
+		case container.Unhealthy:
+			s += " (unhealthy)"
+		case container.Starting:
+			s += " (health: starting)"
+		}
+		return s
+	case container.StateRestarting:
+		return "Restarting (" + strconv.Itoa(e.exitCode) + ") " + units.HumanDuration(now.Sub(e.finishedAt)) + " ago"
+	case container.StateRemoving:
+		return "Removal In Progress"
+	case container.StateDead:
+		return "Dead"
+	case container.StateExited:
+		if e.finishedAt.IsZero() || e.finishedAt.Year() < 2 {
+			return "Created"
+		}
+		return "Exited (" + strconv.Itoa(e.exitCode) + ") " + units.HumanDuration(now.Sub(e.finishedAt)) + " ago"
+	case container.StateCreated:
+		return "Created"
+	}
+	return string(e.summary.State)
+}

@@ -1,0 +1,350 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/swarmlab/swarm/scheduler"
+)
+
+// CreateRequest is one `docker create` as the API received it.
+type CreateRequest struct {
+	// Name is the requested name ("" lets the engine pick one).
+	Name       string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	Networking *network.NetworkingConfig
+	// RegistryAuth is the X-Registry-Auth header, used if the chosen node
+	// must pull the image. Never logged.
+	RegistryAuth string
+}
+
+// validName is the engine's rule for container names.
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// reservation is an in-flight create holding its name, ports and
+// resources on a node until the engine answers.
+type reservation struct {
+	n    *node
+	id   string // "creating-<seq>", never an engine ID
+	name string
+}
+
+// CreateContainer places and creates one container. Placement and the
+// reservation happen atomically under the cluster lock, so concurrent
+// creates see each other's names, ports and resources; the engine is
+// called outside it. When CreateContainer returns, the cache holds the
+// new container (or no trace of the attempt). Errors: *scheduler.ExprError
+// or ErrInvalidRequest (400), ErrNameConflict (409), *NoFitError (500),
+// ErrImageNotFound (404), engine errors wrapped with the node name.
+func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Container, error) {
+	if req.Config == nil {
+		return Container{}, fmt.Errorf("create container: the request has no container config: %w", ErrInvalidRequest)
+	}
+	name := strings.TrimPrefix(req.Name, "/")
+	if name != "" && !validName.MatchString(name) {
+		return Container{}, fmt.Errorf("create container: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", req.Name, ErrInvalidRequest)
+	}
+	cfg := *req.Config
+	host := &container.HostConfig{}
+	if req.HostConfig != nil {
+		hc := *req.HostConfig
+		host = &hc
+	}
+	env, labels, err := scheduler.MoveExpressions(cfg.Env, cfg.Labels)
+	if err != nil {
+		return Container{}, fmt.Errorf("create container: %w", err)
+	}
+	cfg.Env, cfg.Labels = env, labels
+	sreq := toRequest(name, &cfg, host)
+	sreq.Image = normalizeImage(cfg.Image)
+	if sreq.Image == "" {
+		return Container{}, fmt.Errorf("create container: no image given: %w", ErrInvalidRequest)
+	}
+
+	var excluded []string
+	for attempt := 0; ; attempt++ {
+		res, hasImage, err := c.reserve(sreq, excluded)
+		if err != nil {
+			return Container{}, err
+		}
+		out, err := c.createOn(ctx, res, req, &cfg, host, hasImage)
+		if err == nil {
+			return out, nil
+		}
+		if !isEngineFailure(err) || attempt >= c.cfg.CreateRetry || ctx.Err() != nil {
+			return Container{}, err
+		}
+		c.log.Warn("create failed; retrying on another node", "node", res.n.name, "err", err)
+		excluded = append(excluded, res.n.name)
+	}
+}
+
+// reserve schedules sreq and records the reservation, atomically. Nodes
+// named in excluded (failed earlier attempts) are ruled out.
+func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservation, bool, error) {
+	if c.cfg.Scheduler == nil {
+		return nil, false, fmt.Errorf("create container: the cluster has no scheduler configured: %w", ErrInvalidRequest)
+	}
+	r := *sreq
+	extra := []string{}
+	for _, nm := range excluded {
+		extra = append(extra, "constraint:node!="+nm)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return nil, false, ErrStopped
+	}
+	if r.Name != "" {
+		if holder, taken := c.names[r.Name]; taken {
+			return nil, false, fmt.Errorf(`Conflict. The container name "/%s" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w`,
+				r.Name, holder, ErrNameConflict)
+		}
+	}
+	anyHas, err := c.imageSomewhereLocked(r.Image)
+	if err != nil {
+		return nil, false, err
+	}
+	if !anyHas {
+		return nil, false, fmt.Errorf("No such image: %s: %w", r.Image, ErrImageNotFound)
+	}
+	// Prefer nodes that already have the image, so no registry is
+	// contacted when one of them fits.
+	extra = append(extra, "affinity:image==~"+r.Image)
+	_, labels, err := scheduler.MoveExpressions(extra, r.Labels)
+	if err != nil {
+		return nil, false, fmt.Errorf("create container: %w", err)
+	}
+	r.Labels = labels
+	q, err := scheduler.ParseRequest(&r)
+	if err != nil {
+		return nil, false, fmt.Errorf("create container: %w", err)
+	}
+	d, err := c.cfg.Scheduler.Schedule(c.snap, &r, c.cfg.Rand)
+	if err != nil {
+		return nil, false, fmt.Errorf("create container: %w", err)
+	}
+	if d.Node == nil {
+		return nil, false, &NoFitError{Explanation: d.Explain()}
+	}
+	n := c.nodeByIDLocked(d.Node.ID)
+	if n == nil {
+		return nil, false, fmt.Errorf("create container: scheduler chose unknown node %s: %w", d.Node.ID, ErrNodeUnavailable)
+	}
+	res := &reservation{n: n, id: "creating-" + strconv.FormatUint(c.nextSeqLocked(), 10), name: r.Name}
+	e := &entry{
+		name:        r.Name,
+		reservation: true,
+		seq:         c.seq,
+		sched: scheduler.Container{
+			ID:          res.id,
+			Image:       r.Image,
+			Labels:      r.Labels,
+			State:       "creating",
+			Ports:       append(append([]scheduler.Port{}, q.Ports...), q.HostPorts...),
+			NetworkMode: r.NetworkMode,
+			NanoCPUs:    q.NanoCPUs,
+			Memory:      q.Memory,
+		},
+	}
+	e.summary.ID = res.id
+	n.containers[res.id] = e
+	if r.Name != "" {
+		c.names[r.Name] = res.id
+	}
+	c.putNodeLocked(n)
+	return res, nodeHasImage(d.Node, r.Image), nil
+}
+
+// imageSomewhereLocked reports whether any healthy node has the image.
+func (c *Cluster) imageSomewhereLocked(ref string) (bool, error) {
+	e, err := scheduler.ParseExpr(scheduler.KindAffinity, "image=="+ref)
+	if err != nil {
+		return false, fmt.Errorf("create container: image %q: %w", ref, err)
+	}
+	for _, sn := range c.snap.Nodes() {
+		if sn.State == scheduler.NodeHealthy && e.MatchImages(sn) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// nodeHasImage reports whether sn has the image ref.
+func nodeHasImage(sn *scheduler.Node, ref string) bool {
+	e, err := scheduler.ParseExpr(scheduler.KindAffinity, "image=="+ref)
+	return err == nil && e.MatchImages(sn)
+}
+
+// createOn runs the engine side of a reserved create and settles the
+// reservation either way.
+func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequest, cfg *container.Config, host *container.HostConfig, hasImage bool) (Container, error) {
+	n := res.n
+	if !hasImage {
+		if err := n.eng.PullImage(ctx, cfg.Image, req.RegistryAuth); err != nil {
+			c.unreserve(res)
+			return Container{}, fmt.Errorf("create container on %s: %w", n.name, err)
+		}
+	}
+	cctx, cancel := c.callCtx(ctx)
+	id, _, err := n.eng.CreateContainer(cctx, res.name, cfg, host, req.Networking)
+	cancel()
+	if err != nil {
+		c.unreserve(res)
+		if isEngineFailure(err) {
+			c.failNode(n, err)
+		}
+		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
+			// The cache said the node had it; it was removed meanwhile.
+			signal(n.resync)
+			return Container{}, fmt.Errorf("No such image: %s (on %s): %w", cfg.Image, n.name, ErrImageNotFound)
+		}
+		return Container{}, fmt.Errorf("create container on %s: %w", n.name, err)
+	}
+	seq := c.nextSeq()
+	cctx, cancel = c.callCtx(ctx)
+	in, ierr := n.eng.InspectContainer(cctx, id)
+	cancel()
+	var e *entry
+	if ierr == nil {
+		e = fromInspect(in)
+	} else {
+		// Created but not inspectable right now: keep what we know so
+		// the name and ports stay claimed; the next sync fills the rest.
+		e = placeholder(id, res.name, cfg, host)
+		signal(n.resync)
+	}
+	e.seq = seq
+	c.mu.Lock()
+	c.dropReservationLocked(res)
+	c.storeLocked(n, e)
+	if e.name != "" {
+		c.names[e.name] = id
+	}
+	c.putNodeLocked(n)
+	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(linkAliases(n), c.cfg.Now())}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// unreserve releases a failed create's reservation.
+func (c *Cluster) unreserve(res *reservation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropReservationLocked(res)
+	c.putNodeLocked(res.n)
+}
+
+func (c *Cluster) dropReservationLocked(res *reservation) {
+	delete(res.n.containers, res.id)
+	c.releaseNameLocked(res.name, res.id)
+}
+
+// placeholder is a cache entry built from the request alone.
+func placeholder(id, name string, cfg *container.Config, host *container.HostConfig) *entry {
+	e := fromInspect(container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{
+			ID: id, Name: "/" + name, HostConfig: host,
+			State: &container.State{Status: container.StateCreated},
+		},
+		Config: cfg,
+	})
+	return e
+}
+
+// nodeByIDLocked finds a node by engine ID or name.
+func (c *Cluster) nodeByIDLocked(ref string) *node {
+	var byName *node
+	for _, n := range c.nodes {
+		if n.id == ref && ref != "" {
+			return n
+		}
+		if n.name == ref {
+			byName = n
+		}
+	}
+	return byName
+}
+
+// toRequest extracts what placement reads from a create request.
+func toRequest(name string, cfg *container.Config, host *container.HostConfig) *scheduler.Request {
+	r := &scheduler.Request{
+		Name:            name,
+		Image:           cfg.Image,
+		Env:             cfg.Env,
+		Labels:          cfg.Labels,
+		PublishAllPorts: host.PublishAllPorts,
+		NetworkMode:     string(host.NetworkMode),
+		VolumesFrom:     host.VolumesFrom,
+		Links:           host.Links,
+		PidMode:         string(host.PidMode),
+		IpcMode:         string(host.IpcMode),
+		Memory:          host.Memory,
+		NanoCPUs:        host.NanoCPUs,
+		CPUShares:       host.CPUShares,
+	}
+	for p := range cfg.ExposedPorts {
+		r.ExposedPorts = append(r.ExposedPorts, string(p))
+	}
+	if len(host.PortBindings) > 0 {
+		r.PortBindings = make(map[string][]scheduler.PortBinding, len(host.PortBindings))
+		for p, bs := range host.PortBindings {
+			for _, b := range bs {
+				r.PortBindings[string(p)] = append(r.PortBindings[string(p)], scheduler.PortBinding{HostIP: b.HostIP, HostPort: b.HostPort})
+			}
+		}
+	}
+	return r
+}
+
+// normalizeImage gives an untagged reference its implicit ":latest", as
+// the engine does, so "redis" does not match a node holding only redis:7.
+// IDs and digests are kept.
+func normalizeImage(ref string) string {
+	ref = strings.TrimSpace(ref)
+	if ref == "" || strings.Contains(ref, "@") || strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	if repoHasTag(ref) {
+		return ref
+	}
+	if isHexID(ref) {
+		return ref
+	}
+	return ref + ":latest"
+}
+
+func repoHasTag(ref string) bool {
+	slash := strings.LastIndexByte(ref, '/')
+	return strings.LastIndexByte(ref, ':') > slash
+}
+
+// isHexID reports whether ref looks like an image ID or short ID.
+func isHexID(ref string) bool {
+	if len(ref) < 12 || len(ref) > 64 {
+		return false
+	}
+	for _, r := range ref {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// constraintsOf reads the placement expressions a created container keeps
+// in its labels (for logs and tests).
+func constraintsOf(labels map[string]string) []string {
+	var out []string
+	_ = json.Unmarshal([]byte(labels[scheduler.LabelConstraints]), &out)
+	return out
+}

@@ -1,0 +1,339 @@
+// Package engine talks to one Docker engine with the Docker SDK. It is the
+// only package of swarm that imports github.com/docker/docker/client; the
+// cluster package sees it through its own small Engine interface.
+//
+// Every call carries the caller's context plus a per-call timeout, except the
+// event stream (long-lived by nature, ended by its context) and image pulls
+// (bounded by PullTimeout). The API version is negotiated with the engine on
+// the first call, so 20.10 engines (API 1.41) and current ones both work.
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+)
+
+// Defaults used when Options leaves a field zero.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultPullTimeout = 10 * time.Minute
+)
+
+// Options configure how an engine is reached.
+type Options struct {
+	// TLS, when set, makes the connection https with this configuration.
+	TLS *tls.Config
+	// Timeout bounds every call but Events and PullImage.
+	Timeout time.Duration
+	// PullTimeout bounds one image pull.
+	PullTimeout time.Duration
+}
+
+// Engine is one Docker engine reached over TCP. It is safe for concurrent
+// use; Close releases its idle connections.
+type Engine struct {
+	addr string
+	url  string
+	opts Options
+	cli  *client.Client
+	http *http.Client
+
+	// negotiateMu guards negotiated: version negotiation is retried until
+	// a ping succeeds, because the SDK silently keeps its own default when
+	// the first ping fails.
+	negotiateMu sync.Mutex
+	negotiated  bool
+}
+
+// Dial prepares a client for the engine at addr ("host:port", optionally
+// prefixed with tcp://, http:// or https://). It does not contact the
+// engine: the first call does, so an engine that is down can be dialled and
+// retried later.
+func Dial(addr string, opts Options) (*Engine, error) {
+	hostPort, err := hostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.PullTimeout <= 0 {
+		opts.PullTimeout = DefaultPullTimeout
+	}
+	scheme := "http"
+	transport := &http.Transport{
+		Proxy:               nil, // engines are reached directly, never through HTTP_PROXY
+		DialContext:         (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: opts.Timeout,
+	}
+	if opts.TLS != nil {
+		scheme = "https"
+		transport.TLSClientConfig = opts.TLS.Clone()
+	}
+	hc := &http.Client{Transport: transport}
+	cli, err := client.NewClientWithOpts(
+		client.WithHost("tcp://"+hostPort),
+		client.WithHTTPClient(hc),
+		client.WithScheme(scheme),
+		client.WithAPIVersionNegotiation(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
+	}
+	return &Engine{
+		addr: hostPort,
+		url:  scheme + "://" + hostPort,
+		opts: opts,
+		cli:  cli,
+		// The raw client given to the API for forwarding shares the
+		// transport (and TLS) but not the SDK's tracing wrapper.
+		http: &http.Client{Transport: transport},
+	}, nil
+}
+
+// hostPort validates addr and strips an optional scheme.
+func hostPort(addr string) (string, error) {
+	rest := addr
+	for _, p := range []string{"tcp://", "http://", "https://"} {
+		rest = strings.TrimPrefix(rest, p)
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	host, port, err := net.SplitHostPort(rest)
+	if err != nil || host == "" {
+		return "", fmt.Errorf("engine address %q: want host:port (e.g. 10.0.0.5:2375)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("engine address %q: port %q is not a number in 1-65535", addr, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// Addr is the engine's host:port.
+func (e *Engine) Addr() string { return e.addr }
+
+// call derives the per-call context.
+func (e *Engine) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.opts.Timeout)
+}
+
+// negotiate pins the API version to what the engine supports. It returns the
+// ping error so that a dead engine is reported instead of silently talking
+// at the SDK's default version.
+func (e *Engine) negotiate(ctx context.Context) error {
+	e.negotiateMu.Lock()
+	defer e.negotiateMu.Unlock()
+	if e.negotiated {
+		return nil
+	}
+	ping, err := e.cli.Ping(ctx)
+	if err != nil {
+		return err
+	}
+	e.cli.NegotiateAPIVersionPing(ping)
+	e.negotiated = true
+	return nil
+}
+
+// Info returns the engine's /info.
+func (e *Engine) Info(ctx context.Context) (system.Info, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	if err := e.negotiate(ctx); err != nil {
+		return system.Info{}, fmt.Errorf("ping %s: %w", e.addr, err)
+	}
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return system.Info{}, fmt.Errorf("info %s: %w", e.addr, err)
+	}
+	return info, nil
+}
+
+// Version returns the engine's /version.
+func (e *Engine) Version(ctx context.Context) (types.Version, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	v, err := e.cli.ServerVersion(ctx)
+	if err != nil {
+		return types.Version{}, fmt.Errorf("version %s: %w", e.addr, err)
+	}
+	return v, nil
+}
+
+// APIVersion is the API version negotiated with the engine ("" before the
+// first successful call).
+func (e *Engine) APIVersion() string {
+	e.negotiateMu.Lock()
+	defer e.negotiateMu.Unlock()
+	if !e.negotiated {
+		return ""
+	}
+	return e.cli.ClientVersion()
+}
+
+// Target is what the API needs to forward raw HTTP to the engine: its base
+// URL, an HTTP client with the right TLS settings, and the negotiated API
+// version. The client has no overall timeout because attach and logs
+// streams are long-lived; callers bound requests with their context.
+func (e *Engine) Target() (url string, hc *http.Client, apiVersion string) {
+	return e.url, e.http, e.APIVersion()
+}
+
+// Close releases idle connections. Calls after Close fail.
+func (e *Engine) Close() error {
+	return e.cli.Close()
+}
+
+// Containers lists every container, running or not.
+func (e *Engine) Containers(ctx context.Context) ([]container.Summary, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("list containers on %s: %w", e.addr, err)
+	}
+	return list, nil
+}
+
+// InspectContainer inspects one container. A missing container gives an
+// error for which errdefs.IsNotFound is true.
+func (e *Engine) InspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	c, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return container.InspectResponse{}, fmt.Errorf("inspect container %s on %s: %w", id, e.addr, err)
+	}
+	return c, nil
+}
+
+// Images lists the engine's images.
+func (e *Engine) Images(ctx context.Context) ([]image.Summary, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	list, err := e.cli.ImageList(ctx, image.ListOptions{All: false})
+	if err != nil {
+		return nil, fmt.Errorf("list images on %s: %w", e.addr, err)
+	}
+	return list, nil
+}
+
+// Networks lists the engine's networks.
+func (e *Engine) Networks(ctx context.Context) ([]network.Summary, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	list, err := e.cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list networks on %s: %w", e.addr, err)
+	}
+	return list, nil
+}
+
+// Volumes lists the engine's volumes.
+func (e *Engine) Volumes(ctx context.Context) ([]*volume.Volume, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	resp, err := e.cli.VolumeList(ctx, volume.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list volumes on %s: %w", e.addr, err)
+	}
+	return resp.Volumes, nil
+}
+
+// Events streams the engine's events from since (exclusive of nothing: the
+// engine replays events at exactly since, so callers dedupe). A zero since
+// streams only new events. The stream ends, with an error on the second
+// channel, when ctx ends or the connection breaks.
+func (e *Engine) Events(ctx context.Context, since time.Time) (<-chan events.Message, <-chan error) {
+	opts := events.ListOptions{}
+	if !since.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
+	}
+	return e.cli.Events(ctx, opts)
+}
+
+// CreateContainer creates a container and returns its ID and the engine's
+// warnings.
+func (e *Engine) CreateContainer(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig) (string, []string, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	resp, err := e.cli.ContainerCreate(ctx, cfg, host, net, nil, name)
+	if err != nil {
+		return "", nil, fmt.Errorf("create container on %s: %w", e.addr, err)
+	}
+	return resp.ID, resp.Warnings, nil
+}
+
+// PullImage pulls ref with the base64 X-Registry-Auth value auth (may be
+// "") and waits until the pull finishes.
+func (e *Engine) PullImage(ctx context.Context, ref, auth string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.PullTimeout)
+	defer cancel()
+	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
+	}
+	defer rc.Close()
+	if err := drainPull(rc); err != nil {
+		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
+	}
+	return nil
+}
+
+// drainPull reads a pull's JSON progress stream to the end and returns the
+// error the engine reported in it, if any.
+func drainPull(r io.Reader) error {
+	var last error
+	dec := newPullDecoder(r)
+	for {
+		msg, err := dec.next()
+		if errors.Is(err, io.EOF) {
+			return last
+		}
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			last = errors.New(msg)
+		}
+	}
+}
+
+// RemoveContainer removes a container.
+func (e *Engine) RemoveContainer(ctx context.Context, id string, force, volumes bool) error {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	if err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: force, RemoveVolumes: volumes}); err != nil {
+		return fmt.Errorf("remove container %s on %s: %w", id, e.addr, err)
+	}
+	return nil
+}
+
+// RenameContainer renames a container.
+func (e *Engine) RenameContainer(ctx context.Context, id, name string) error {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	if err := e.cli.ContainerRename(ctx, id, name); err != nil {
+		return fmt.Errorf("rename container %s on %s: %w", id, e.addr, err)
+	}
+	return nil
+}

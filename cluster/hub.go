@@ -1,0 +1,154 @@
+package cluster
+
+import (
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+)
+
+// Manager event actions, published with Type EngineEventType.
+const (
+	EngineEventType        events.Type   = "engine"
+	ActionEngineConnect    events.Action = "engine_connect"
+	ActionEngineDisconnect events.Action = "engine_disconnect"
+	ActionEngineReconnect  events.Action = "engine_reconnect"
+)
+
+// Event is an engine event annotated with the node it happened on, or one of
+// the cluster's own engine_* events.
+type Event struct {
+	events.Message
+	Node Node
+}
+
+// Subscription is one subscriber's view of the event stream. C is closed
+// when the subscription ends: by Close, by Stop, or because the subscriber
+// fell behind (then Err returns ErrSlowSubscriber).
+type Subscription struct {
+	C <-chan Event
+
+	ch  chan Event
+	hub *hub
+	// err is guarded by hub.mu.
+	err error
+}
+
+// Err says why C was closed by the cluster; nil while open or after Close.
+func (s *Subscription) Err() error {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription. It is idempotent and safe to call
+// concurrently with delivery.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.hub.remove(s, nil)
+}
+
+// hub is the single publisher fanning events out to subscribers, with a
+// ring of the last events for replay. Sends never block: a subscriber whose
+// buffer is full is dropped.
+type hub struct {
+	buffer int
+
+	// mu guards everything below.
+	mu     sync.Mutex
+	ring   []Event
+	head   int // index of the oldest event once the ring is full
+	full   bool
+	subs   map[*Subscription]struct{}
+	closed bool
+}
+
+func newHub(history, buffer int) *hub {
+	return &hub{
+		buffer: buffer,
+		ring:   make([]Event, 0, history),
+		subs:   make(map[*Subscription]struct{}),
+	}
+}
+
+// publish records ev and delivers it to every subscriber without blocking.
+func (h *hub) publish(ev Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	if cap(h.ring) > 0 {
+		if len(h.ring) < cap(h.ring) {
+			h.ring = append(h.ring, ev)
+		} else {
+			h.ring[h.head] = ev
+			h.head = (h.head + 1) % len(h.ring)
+		}
+	}
+	for s := range h.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			h.remove(s, ErrSlowSubscriber)
+		}
+	}
+}
+
+// subscribe returns the recorded events at or after since (none for a zero
+// since) and a live subscription, atomically: every later event goes to
+// the subscription, every earlier one is in the replay, none in both.
+func (h *hub) subscribe(since time.Time) ([]Event, *Subscription) {
+	ch := make(chan Event, h.buffer)
+	s := &Subscription{C: ch, ch: ch, hub: h}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		s.err = ErrStopped
+		close(ch)
+		return nil, s
+	}
+	h.subs[s] = struct{}{}
+	if since.IsZero() {
+		return nil, s
+	}
+	cut := since.UnixNano()
+	var replay []Event
+	n := len(h.ring)
+	for i := range n {
+		ev := h.ring[(h.head+i)%n]
+		if eventNano(ev.Message) >= cut {
+			replay = append(replay, ev)
+		}
+	}
+	return replay, s
+}
+
+// remove drops s if still subscribed. Callers hold h.mu.
+func (h *hub) remove(s *Subscription, why error) {
+	if _, ok := h.subs[s]; !ok {
+		return
+	}
+	delete(h.subs, s)
+	s.err = why
+	close(s.ch)
+}
+
+// close ends every subscription with ErrStopped.
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		h.remove(s, ErrStopped)
+	}
+}
+
+// eventNano is an event's time in nanoseconds, from TimeNano or Time.
+func eventNano(m events.Message) int64 {
+	if m.TimeNano != 0 {
+		return m.TimeNano
+	}
+	return m.Time * int64(time.Second)
+}

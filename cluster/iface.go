@@ -1,0 +1,64 @@
+package cluster
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
+)
+
+// The cluster needs four things from an engine; each is a small interface
+// so tests can fake exactly what they exercise. Engine bundles them for the
+// Dial function; cluster/engine implements it with the Docker SDK.
+//
+// Every method must honour its context and bound itself with a timeout.
+// Errors for missing objects must satisfy errdefs.IsNotFound
+// (github.com/containerd/errdefs), as the Docker SDK's do.
+
+// Describer reports who an engine is and how to reach it directly.
+type Describer interface {
+	Info(ctx context.Context) (system.Info, error)
+	Version(ctx context.Context) (types.Version, error)
+	// Target is the engine's base URL, an HTTP client for it and the
+	// negotiated API version, for forwarding raw requests.
+	Target() (url string, client *http.Client, apiVersion string)
+}
+
+// Lister reads an engine's objects.
+type Lister interface {
+	Containers(ctx context.Context) ([]container.Summary, error)
+	InspectContainer(ctx context.Context, id string) (container.InspectResponse, error)
+	Images(ctx context.Context) ([]image.Summary, error)
+	Networks(ctx context.Context) ([]network.Summary, error)
+	Volumes(ctx context.Context) ([]*volume.Volume, error)
+}
+
+// Watcher streams an engine's events from since (zero: only new ones).
+// The engine may repeat events at exactly since; the cluster dedupes.
+type Watcher interface {
+	Events(ctx context.Context, since time.Time) (<-chan events.Message, <-chan error)
+}
+
+// Writer changes containers on an engine.
+type Writer interface {
+	CreateContainer(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig) (id string, warnings []string, err error)
+	PullImage(ctx context.Context, ref, registryAuth string) error
+	RemoveContainer(ctx context.Context, id string, force, volumes bool) error
+	RenameContainer(ctx context.Context, id, name string) error
+}
+
+// Engine is everything the cluster does with one engine.
+type Engine interface {
+	Describer
+	Lister
+	Watcher
+	Writer
+	Close() error
+}

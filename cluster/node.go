@@ -1,0 +1,247 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/swarmlab/swarm/scheduler"
+)
+
+// Node is a read-only copy of one engine's state as users see it in
+// `docker info`. Labels is shared and must not be modified.
+type Node struct {
+	// ID is the engine ID; "" until the engine was validated.
+	ID, Name, Addr, IP string
+	State              scheduler.NodeState
+	Labels             map[string]string
+	NCPU               int
+	Memory             int64
+	ReservedCPUs       float64
+	ReservedMemory     int64
+	Containers         int
+	Running            int
+	Paused             int
+	Stopped            int
+	ServerVersion      string
+	APIVersion         string
+	// Err is the last error talking to the engine, "" when healthy.
+	Err       string
+	UpdatedAt time.Time
+}
+
+// node is one engine's live state. Fields below the mark are guarded by
+// Cluster.mu; eng, cancel, wake and done are set before the node's
+// goroutines start and never change.
+type node struct {
+	addr   string
+	eng    Engine
+	cancel context.CancelFunc
+	wake   chan struct{} // buffered(1): heartbeat now
+	resync chan struct{} // buffered(1): full sync now
+
+	// guarded by Cluster.mu
+	id, name, ip  string
+	state         scheduler.NodeState
+	labels        map[string]string
+	ncpu          int
+	memory        int64
+	serverVersion string
+	apiVersion    string
+	err           string
+	updated       time.Time
+	failures      int
+	watching      bool
+	synced        bool
+	skew          time.Duration // engine clock minus ours
+	containers    map[string]*entry
+	tombs         map[string]time.Time
+	images        []image.Summary
+	imagesSeq     uint64
+	networks      []network.Summary
+	networksSeq   uint64
+	volumes       []*volume.Volume
+	volumesSeq    uint64
+}
+
+func newNode(addr string, now time.Time) *node {
+	ip := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		ip = h
+	}
+	return &node{
+		addr:       addr,
+		ip:         ip,
+		name:       addr,
+		state:      scheduler.NodePending,
+		updated:    now,
+		wake:       make(chan struct{}, 1),
+		resync:     make(chan struct{}, 1),
+		containers: make(map[string]*entry),
+		tombs:      make(map[string]time.Time),
+	}
+}
+
+// signal does a non-blocking send on a buffered(1) channel.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// startNode dials the engine and starts its supervisor.
+func (c *Cluster) startNode(n *node) {
+	eng, err := c.cfg.Dial(n.addr)
+	if err != nil {
+		c.mu.Lock()
+		n.err = fmt.Sprintf("cannot connect to %s: %v", n.addr, err)
+		c.mu.Unlock()
+		c.log.Error("engine address rejected", "addr", n.addr, "err", err)
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.mu.Lock()
+	if c.stopped || c.nodes[n.addr] != n {
+		c.mu.Unlock()
+		cancel()
+		_ = eng.Close()
+		return
+	}
+	n.eng = eng
+	n.cancel = cancel
+	c.wg.Add(1)
+	c.mu.Unlock()
+	go c.supervise(ctx, n)
+}
+
+// stopNode ends a node removed by discovery. Its goroutines exit on their
+// own once the context is cancelled; the engine is closed by the
+// supervisor on its way out.
+func (c *Cluster) stopNode(n *node) {
+	if n.cancel != nil {
+		n.cancel()
+	}
+}
+
+// dropNodeLocked removes n from the cluster: state disconnected, cache,
+// names and snapshot entry gone. It returns the engine_disconnect event to
+// publish once c.mu is released, if the node was healthy.
+func (c *Cluster) dropNodeLocked(n *node) []Event {
+	delete(c.nodes, n.addr)
+	was := n.state
+	n.state = scheduler.NodeDisconnected
+	n.updated = c.cfg.Now()
+	for _, e := range n.containers {
+		c.releaseNameLocked(e.name, e.summary.ID)
+	}
+	if n.id != "" {
+		c.snap.Delete(n.id)
+	}
+	if was == scheduler.NodeHealthy {
+		return []Event{c.engineEventLocked(n, ActionEngineDisconnect)}
+	}
+	return nil
+}
+
+// supervise runs the heartbeat of one node until its context ends.
+func (c *Cluster) supervise(ctx context.Context, n *node) {
+	defer c.wg.Done()
+	defer func() { _ = n.eng.Close() }()
+	rnd := rand.New(rand.NewSource(rand.Int63()))
+	for {
+		ok := c.heartbeat(ctx, n)
+		c.mu.Lock()
+		failures := n.failures
+		c.mu.Unlock()
+		wait := c.nextRefresh(ok, failures, rnd)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-n.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// nextRefresh is a random interval in [min,max] for a healthy node, and a
+// doubling back-off from min capped at max for a failing one, jittered so
+// that engines do not move in lockstep.
+func (c *Cluster) nextRefresh(ok bool, failures int, rnd *rand.Rand) time.Duration {
+	minI, maxI := c.cfg.RefreshMinInterval, c.cfg.RefreshMaxInterval
+	if ok {
+		return minI + time.Duration(rnd.Int63n(int64(maxI-minI)+1))
+	}
+	return backoff(minI, min(maxI, maxBackoff), failures, rnd)
+}
+
+// backoff doubles base per attempt up to limit, with ±20% jitter.
+func backoff(base, limit time.Duration, attempt int, rnd *rand.Rand) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	jitter := time.Duration(rnd.Int63n(int64(d)/5+1)) - d/10
+	return max(d+jitter, time.Millisecond)
+}
+
+// Reasons an engine is refused.
+const (
+	reasonNotEngine   = "%s is not a Docker engine (%s); point discovery at the engines' API addresses"
+	reasonManager     = "%s is a swarm manager (%s), not an engine; point discovery at the engines, not at a manager"
+	reasonDuplicateID = "%s reports engine ID %s, the same as %s: the machines were probably cloned and share /etc/docker/key.json; " +
+		"on %s stop docker, delete /etc/docker/key.json and start docker again so it generates a new ID"
+)
+
+// validateInfo refuses what is not a usable engine.
+func validateInfo(addr string, info system.Info) error {
+	switch {
+	case strings.HasPrefix(info.ServerVersion, "swarm/"):
+		return fmt.Errorf(reasonManager, addr, "server version "+info.ServerVersion)
+	case hasSystemStatus(info, "Role") || hasSystemStatus(info, "Strategy"):
+		return fmt.Errorf(reasonManager, addr, "its info lists a role/strategy")
+	case info.ID == "":
+		return fmt.Errorf(reasonNotEngine, addr, "its info has no engine ID")
+	case info.NCPU <= 0:
+		return fmt.Errorf(reasonNotEngine, addr, "it reports 0 CPUs")
+	case info.MemTotal <= 0:
+		return fmt.Errorf(reasonNotEngine, addr, "it reports no memory")
+	}
+	return nil
+}
+
+func hasSystemStatus(info system.Info, key string) bool {
+	for _, kv := range info.SystemStatus {
+		if strings.TrimSpace(kv[0]) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeLabels merges an engine's --label values ("k=v") with the built-ins.
+func nodeLabels(info system.Info) map[string]string {
+	labels := map[string]string{
+		"storagedriver":   info.Driver,
+		"kernelversion":   info.KernelVersion,
+		"operatingsystem": info.OperatingSystem,
+		"ostype":          info.OSType,
+	}
+	for _, l := range info.Labels {
+		k, v, _ := strings.Cut(l, "=")
+		labels[k] = v
+	}
+	return labels
+}

@@ -1,0 +1,270 @@
+package cluster
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+)
+
+// Container is one cached container with the node it runs on. Summary is
+// in the engine's /containers/json shape; its maps and slices are shared
+// with the cache and must not be modified.
+type Container struct {
+	Node    Node
+	Summary container.Summary
+}
+
+// Image is one image on one node.
+type Image struct {
+	Node    Node
+	Summary image.Summary
+}
+
+// Network is one network on one node.
+type Network struct {
+	Node    Node
+	Summary network.Summary
+}
+
+// Volume is one volume on one node.
+type Volume struct {
+	Node   Node
+	Volume volume.Volume
+}
+
+// Info is the cluster-wide `docker info`.
+type Info struct {
+	Nodes      []Node
+	Containers int
+	Running    int
+	Paused     int
+	Stopped    int
+	Images     int
+	NCPU       int
+	Memory     int64
+	Strategy   string
+	Filters    []string
+}
+
+// nodeViewLocked copies n's public state with container counts and
+// reservations (in-flight creates included).
+func (c *Cluster) nodeViewLocked(n *node) Node {
+	v := Node{
+		ID: n.id, Name: n.name, Addr: n.addr, IP: n.ip, State: n.state, Labels: n.labels,
+		NCPU: n.ncpu, Memory: n.memory, ServerVersion: n.serverVersion, APIVersion: n.apiVersion,
+		Err: n.err, UpdatedAt: n.updated,
+	}
+	var nano int64
+	for _, e := range n.containers {
+		nano += e.sched.NanoCPUs
+		v.ReservedMemory += e.sched.Memory
+		if e.reservation {
+			continue
+		}
+		v.Containers++
+		switch e.summary.State {
+		case container.StateRunning, container.StateRestarting:
+			v.Running++
+		case container.StatePaused:
+			v.Paused++
+		default:
+			v.Stopped++
+		}
+	}
+	v.ReservedCPUs = float64(nano) / 1e9
+	return v
+}
+
+// sortedNodesLocked lists nodes by name, then address.
+func (c *Cluster) sortedNodesLocked() []*node {
+	out := make([]*node, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].name != out[j].name {
+			return out[i].name < out[j].name
+		}
+		return out[i].addr < out[j].addr
+	})
+	return out
+}
+
+// Nodes lists every engine, whatever its state, sorted by name.
+func (c *Cluster) Nodes() []Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Node
+	for _, n := range c.sortedNodesLocked() {
+		out = append(out, c.nodeViewLocked(n))
+	}
+	return out
+}
+
+// Containers lists every container on every node (unhealthy ones too),
+// newest first. In-flight creates are not listed.
+func (c *Cluster) Containers() []Container {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.cfg.Now()
+	var out []Container
+	for _, n := range c.sortedNodesLocked() {
+		view := c.nodeViewLocked(n)
+		aliases := linkAliases(n)
+		for _, e := range n.containers {
+			if !e.reservation {
+				out = append(out, Container{Node: view, Summary: e.summaryAt(aliases, now)})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Summary.Created != out[j].Summary.Created {
+			return out[i].Summary.Created > out[j].Summary.Created
+		}
+		return out[i].Summary.ID < out[j].Summary.ID
+	})
+	return out
+}
+
+// Container finds one container by full ID, name ("web" or "/web"),
+// "node/name", link alias or unique ID prefix. It returns an error
+// wrapping ErrNotFound, or an *AmbiguousError.
+func (c *Cluster) Container(ref string) (Container, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, e, err := c.findLocked(ref)
+	if err != nil {
+		return Container{}, err
+	}
+	return Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(linkAliases(n), c.cfg.Now())}, nil
+}
+
+type match struct {
+	n *node
+	e *entry
+}
+
+// findLocked resolves a container reference; see Container.
+func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
+	name := strings.TrimPrefix(ref, "/")
+	if name == "" {
+		return nil, nil, fmt.Errorf("container reference is empty: give an ID or a name: %w", ErrNotFound)
+	}
+	var byID, byName, byNodeName, byAlias, byPrefix []match
+	nodeName, rest, hasSlash := strings.Cut(name, "/")
+	for _, n := range c.nodes {
+		var aliases map[string][]string
+		for id, e := range n.containers {
+			if e.reservation {
+				continue
+			}
+			switch {
+			case id == name:
+				byID = append(byID, match{n, e})
+			case e.name == name:
+				byName = append(byName, match{n, e})
+			case hasSlash && n.name == nodeName && e.name == rest:
+				byNodeName = append(byNodeName, match{n, e})
+			case strings.HasPrefix(id, name):
+				byPrefix = append(byPrefix, match{n, e})
+			}
+			if hasSlash {
+				if aliases == nil {
+					aliases = linkAliases(n)
+				}
+				for _, a := range aliases[e.name] {
+					if a == name {
+						byAlias = append(byAlias, match{n, e})
+					}
+				}
+			}
+		}
+	}
+	for _, ms := range [][]match{byID, byName, byNodeName, byAlias, byPrefix} {
+		switch len(ms) {
+		case 0:
+			continue
+		case 1:
+			return ms[0].n, ms[0].e, nil
+		}
+		amb := &AmbiguousError{Ref: ref}
+		for _, m := range ms {
+			amb.Candidates = append(amb.Candidates, fmt.Sprintf("%s/%s (%.12s)", m.n.name, m.e.name, m.e.summary.ID))
+		}
+		sort.Strings(amb.Candidates)
+		return nil, nil, amb
+	}
+	return nil, nil, fmt.Errorf("no such container: %s: %w", ref, ErrNotFound)
+}
+
+// Images lists every image on every node.
+func (c *Cluster) Images() []Image {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Image
+	for _, n := range c.sortedNodesLocked() {
+		view := c.nodeViewLocked(n)
+		for _, img := range n.images {
+			out = append(out, Image{Node: view, Summary: img})
+		}
+	}
+	return out
+}
+
+// Networks lists every network on every node.
+func (c *Cluster) Networks() []Network {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Network
+	for _, n := range c.sortedNodesLocked() {
+		view := c.nodeViewLocked(n)
+		for _, nw := range n.networks {
+			out = append(out, Network{Node: view, Summary: nw})
+		}
+	}
+	return out
+}
+
+// Volumes lists every volume on every node.
+func (c *Cluster) Volumes() []Volume {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Volume
+	for _, n := range c.sortedNodesLocked() {
+		view := c.nodeViewLocked(n)
+		for _, v := range n.volumes {
+			if v != nil {
+				out = append(out, Volume{Node: view, Volume: *v})
+			}
+		}
+	}
+	return out
+}
+
+// Info totals the healthy nodes' resources and every node's containers.
+func (c *Cluster) Info() Info {
+	nodes := c.Nodes()
+	info := Info{Nodes: nodes}
+	for _, n := range nodes {
+		info.Containers += n.Containers
+		info.Running += n.Running
+		info.Paused += n.Paused
+		info.Stopped += n.Stopped
+		if n.State.String() == "Healthy" {
+			info.NCPU += n.NCPU
+			info.Memory += n.Memory
+		}
+	}
+	c.mu.Lock()
+	for _, n := range c.nodes {
+		info.Images += len(n.images)
+	}
+	c.mu.Unlock()
+	// Strategy and filter names come from the scheduler once it exposes them.
+	return info
+}

@@ -1,0 +1,210 @@
+package cluster
+
+import (
+	"context"
+	"math/rand"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+)
+
+// watch supervises one engine's event stream until ctx ends: it opens the
+// stream (resuming at the last event seen), lists everything to close the
+// gap, then applies events one by one. A broken stream is reopened with
+// jittered back-off; events the engine replays are deduplicated.
+func (c *Cluster) watch(ctx context.Context, n *node) {
+	defer c.wg.Done()
+	rnd := rand.New(rand.NewSource(rand.Int63()))
+	seen := newDedupe()
+	var since time.Time
+	attempt := 0
+	for ctx.Err() == nil {
+		if attempt > 0 {
+			if !sleep(ctx, backoff(c.cfg.RefreshMinInterval/10, c.cfg.RefreshMaxInterval, attempt, rnd)) {
+				return
+			}
+		}
+		attempt++
+		openAt := c.engineNow(n)
+		sctx, cancel := context.WithCancel(ctx)
+		// The first stream asks for new events only; later ones resume at
+		// the newest event seen (or at when the previous stream opened).
+		msgs, errs := n.eng.Events(sctx, since)
+		if since.IsZero() {
+			since = openAt
+		}
+		q := newQueue()
+		var reader sync.WaitGroup
+		reader.Add(1)
+		go func() {
+			defer reader.Done()
+			q.fill(msgs, errs)
+		}()
+		if err := c.fullSync(ctx, n); err != nil {
+			cancel()
+			reader.Wait()
+			if ctx.Err() == nil {
+				c.log.Warn("engine listing failed; will retry", "addr", n.addr, "err", err)
+				c.failNode(n, err)
+			}
+			continue
+		}
+		c.markSynced(n)
+		attempt = 1
+		err := c.drain(ctx, n, q, seen, &since)
+		cancel()
+		reader.Wait()
+		if ctx.Err() == nil {
+			c.log.Info("engine event stream broke; resuming", "addr", n.addr, "since", since, "err", err)
+		}
+	}
+}
+
+// drain applies queued events until the stream ends, advancing since to
+// the newest event time. A resync request runs a full listing in between.
+func (c *Cluster) drain(ctx context.Context, n *node, q *queue, seen *dedupe, since *time.Time) error {
+	for {
+		m, resync, err := q.pop(ctx, n.resync)
+		if err != nil {
+			return err
+		}
+		if resync {
+			if err := c.fullSync(ctx, n); err != nil {
+				c.failNode(n, err)
+			} else {
+				c.markSynced(n)
+			}
+			continue
+		}
+		if !seen.add(m) {
+			continue
+		}
+		if t := time.Unix(0, eventNano(m)); t.After(*since) {
+			*since = t
+		}
+		c.handleEvent(ctx, n, m)
+	}
+}
+
+// engineNow is the current time in n's engine clock.
+func (c *Cluster) engineNow(n *node) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.Now().Add(n.skew)
+}
+
+// queue decouples reading the stream from applying events: the engine drops
+// subscribers that read too slowly, and applying may call the engine.
+type queue struct {
+	mu    sync.Mutex
+	items []events.Message
+	err   error
+	ready chan struct{} // buffered(1): something changed
+}
+
+func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+
+// fill reads the stream into the queue until it ends.
+func (q *queue) fill(msgs <-chan events.Message, errs <-chan error) {
+	for {
+		select {
+		case m := <-msgs:
+			q.mu.Lock()
+			q.items = append(q.items, m)
+			q.mu.Unlock()
+			signal(q.ready)
+		case err := <-errs:
+			// The SDK closes errs after its goroutine exits; a nil
+			// error means a clean end.
+			q.mu.Lock()
+			q.err = err
+			if q.err == nil {
+				q.err = context.Canceled
+			}
+			q.mu.Unlock()
+			signal(q.ready)
+			return
+		}
+	}
+}
+
+// pop returns the next event, blocking. A resync request (checked first)
+// returns resync=true; once the stream ended and the queue is empty it
+// returns the stream's error.
+func (q *queue) pop(ctx context.Context, resync <-chan struct{}) (m events.Message, isResync bool, err error) {
+	for {
+		select {
+		case <-resync:
+			return events.Message{}, true, nil
+		default:
+		}
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			m := q.items[0]
+			q.items[0] = events.Message{}
+			q.items = q.items[1:]
+			q.mu.Unlock()
+			return m, false, nil
+		}
+		err := q.err
+		q.mu.Unlock()
+		if err != nil {
+			return events.Message{}, false, err
+		}
+		select {
+		case <-ctx.Done():
+			return events.Message{}, false, ctx.Err()
+		case <-q.ready:
+		case <-resync:
+			return events.Message{}, true, nil
+		}
+	}
+}
+
+// dedupe remembers recent events so that those an engine replays after a
+// reconnect (it resends everything at or after since) are applied once.
+type dedupe struct {
+	keys   map[string]int64
+	newest int64
+}
+
+// dedupeWindow is how far behind the newest event keys are kept; replays
+// start at the newest event seen, so any margin above clock jitter works.
+const dedupeWindow = int64(10 * time.Second)
+
+func newDedupe() *dedupe { return &dedupe{keys: make(map[string]int64)} }
+
+// add reports whether m is new, and remembers it.
+func (d *dedupe) add(m events.Message) bool {
+	t := eventNano(m)
+	key := strconv.FormatInt(t, 10) + "|" + string(m.Type) + "|" + string(m.Action) + "|" + m.Actor.ID + "|" + m.Status + "|" + m.ID
+	if _, ok := d.keys[key]; ok {
+		return false
+	}
+	d.keys[key] = t
+	if t > d.newest {
+		d.newest = t
+	}
+	if len(d.keys) > 4096 {
+		for k, kt := range d.keys {
+			if kt < d.newest-dedupeWindow {
+				delete(d.keys, k)
+			}
+		}
+	}
+	return true
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
