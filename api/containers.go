@@ -1,0 +1,202 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+)
+
+const hostDown = "Host Down"
+
+// containerFilters are the `docker ps --filter` keys the manager serves.
+var containerFilters = map[string]bool{
+	"name": true, "id": true, "label": true, "status": true, "node": true,
+	"before": true, "since": true, "ancestor": true,
+}
+
+var containerStates = map[string]bool{
+	"created": true, "restarting": true, "running": true, "removing": true,
+	"paused": true, "exited": true, "dead": true,
+}
+
+// parseFilters reads the `filters` query parameter and rejects keys the
+// endpoint does not know, naming the ones it does.
+func parseFilters(r *http.Request, accepted map[string]bool) (filters.Args, error) {
+	args, err := filters.FromJSON(r.URL.Query().Get("filters"))
+	if err != nil {
+		return args, badRequest("invalid filters parameter %q: %v", r.URL.Query().Get("filters"), err)
+	}
+	for _, k := range args.Keys() {
+		if !accepted[k] {
+			keys := make([]string, 0, len(accepted))
+			for a := range accepted {
+				keys = append(keys, a)
+			}
+			sort.Strings(keys)
+			return args, badRequest("invalid filter '%s'; supported filters: %s", k, strings.Join(keys, ", "))
+		}
+	}
+	return args, nil
+}
+
+// isUp is the engine's notion of a container `docker ps` shows without -a.
+func isUp(state string) bool {
+	return state == "running" || state == "paused" || state == "restarting"
+}
+
+// clusterSummary rewrites an engine summary the way a cluster shows it:
+// names under the node, ports bound to all interfaces on the node's IP,
+// and "Host Down" for containers on unhealthy nodes.
+func clusterSummary(c Container) container.Summary {
+	s := c.Summary
+	s.Names = make([]string, len(c.Summary.Names))
+	for i, n := range c.Summary.Names {
+		s.Names[i] = "/" + c.Node.Name + "/" + strings.TrimPrefix(n, "/")
+	}
+	s.Ports = nil
+	seen := map[container.Port]bool{}
+	for _, p := range c.Summary.Ports {
+		if p.PublicPort != 0 && (p.IP == "" || p.IP == "0.0.0.0" || p.IP == "::") && c.Node.IP != "" {
+			p.IP = c.Node.IP
+		}
+		if !seen[p] {
+			seen[p] = true
+			s.Ports = append(s.Ports, p)
+		}
+	}
+	if !c.Node.Healthy() {
+		s.Status = hostDown
+	}
+	return s
+}
+
+// matchName matches a name filter against every form a user may type.
+func matchName(args filters.Args, c Container) bool {
+	for _, n := range c.Summary.Names {
+		bare := strings.TrimPrefix(n, "/")
+		for _, form := range []string{bare, "/" + bare, c.Node.Name + "/" + bare, "/" + c.Node.Name + "/" + bare} {
+			if args.Match("name", form) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
+	args, err := parseFilters(r, containerFilters)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	for _, st := range args.Get("status") {
+		if !containerStates[st] {
+			writeError(w, badRequest("invalid filter 'status=%s'; use one of created, restarting, running, removing, paused, exited, dead", st))
+			return
+		}
+	}
+	limit := -1
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil {
+			writeError(w, badRequest("invalid limit %q: want an integer", v))
+			return
+		}
+	}
+	all := boolValue(r, "all") || limit > 0 || args.Contains("status")
+	cs := s.cluster.Containers()
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].Summary.Created != cs[j].Summary.Created {
+			return cs[i].Summary.Created > cs[j].Summary.Created
+		}
+		return cs[i].Summary.ID < cs[j].Summary.ID
+	})
+	var before, since int64 = -1, -1
+	for key, dst := range map[string]*int64{"before": &before, "since": &since} {
+		for _, ref := range args.Get(key) {
+			c, err := s.cluster.Container(ref)
+			if err != nil {
+				writeError(w, fmt.Errorf("filter %s=%s: %w", key, ref, noSuchContainer(ref, err)))
+				return
+			}
+			*dst = c.Summary.Created
+		}
+	}
+	out := []container.Summary{}
+	for _, c := range cs {
+		if !all && (!c.Node.Healthy() || !isUp(c.Summary.State)) {
+			continue
+		}
+		switch {
+		case args.Contains("name") && !matchName(args, c),
+			args.Contains("id") && !args.Match("id", c.Summary.ID),
+			args.Contains("label") && !args.MatchKVList("label", c.Summary.Labels),
+			args.Contains("status") && !args.ExactMatch("status", c.Summary.State),
+			args.Contains("node") && !args.ExactMatch("node", c.Node.Name) && !args.ExactMatch("node", c.Node.ID),
+			args.Contains("ancestor") && !args.ExactMatch("ancestor", c.Summary.Image) && !args.ExactMatch("ancestor", c.Summary.ImageID),
+			before >= 0 && c.Summary.Created >= before,
+			since >= 0 && c.Summary.Created <= since:
+			continue
+		}
+		out = append(out, clusterSummary(c))
+		if limit > 0 && len(out) == limit {
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// nodeJSON is the "Node" object classic Swarm added to container inspect;
+// docker-gen and nginx-proxy read it.
+type nodeJSON struct {
+	ID     string
+	IP     string
+	Addr   string
+	Name   string
+	Cpus   int
+	Memory int64
+	Labels map[string]string
+}
+
+func toNodeJSON(n Node) nodeJSON {
+	return nodeJSON{ID: n.ID, IP: n.IP, Addr: n.Addr, Name: n.Name, Cpus: n.NCPU, Memory: n.Memory, Labels: n.Labels}
+}
+
+// inspectContainer forwards inspect to the owning engine and adds Node.
+func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
+	c, ep, path, err := s.containerTarget(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.forward(w, r, ep, path, func(resp *http.Response) error {
+		if resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("read inspect of %s from %s: %w", c.Summary.ID, c.Node.Name, err)
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return fmt.Errorf("node %s answered inspect with bad JSON: %w", c.Node.Name, err)
+		}
+		doc["Node"], _ = json.Marshal(toNodeJSON(c.Node))
+		body, err = json.Marshal(doc)
+		if err != nil {
+			return fmt.Errorf("encode inspect of %s: %w", c.Summary.ID, err)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	})
+}

@@ -1,0 +1,210 @@
+package api
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	timetypes "github.com/docker/docker/api/types/time"
+)
+
+var eventFilters = map[string]bool{
+	"type": true, "event": true, "container": true, "image": true, "label": true,
+	"node": true, "network": true, "volume": true,
+}
+
+// eventNode is the top-level "node" object classic Swarm put on events.
+type eventNode struct {
+	Name string `json:"Name"`
+	ID   string `json:"Id"`
+	Addr string `json:"Addr"`
+	IP   string `json:"Ip"`
+}
+
+// eventJSON is an engine event as the manager sends it.
+type eventJSON struct {
+	events.Message
+	Node *eventNode `json:"node,omitempty"`
+}
+
+// decorate adds the node's identity the way event listeners expect:
+// Actor attributes node.*, a top-level node and `from` suffixed with the
+// node. The engine's own fields are left as they are.
+func decorate(e Event) eventJSON {
+	m := e.Message
+	if m.Type == "" {
+		m.Type = events.ContainerEventType
+	}
+	if e.Node.Name == "" {
+		return eventJSON{Message: m}
+	}
+	attrs := make(map[string]string, len(m.Actor.Attributes)+4)
+	maps.Copy(attrs, m.Actor.Attributes)
+	attrs["node.name"] = e.Node.Name
+	attrs["node.id"] = e.Node.ID
+	attrs["node.addr"] = e.Node.Addr
+	attrs["node.ip"] = e.Node.IP
+	m.Actor.Attributes = attrs
+	if m.From != "" {
+		m.From += " node:" + e.Node.Name
+	}
+	return eventJSON{Message: m, Node: &eventNode{Name: e.Node.Name, ID: e.Node.ID, Addr: e.Node.Addr, IP: e.Node.IP}}
+}
+
+func eventTime(m events.Message) time.Time {
+	if m.TimeNano != 0 {
+		return time.Unix(0, m.TimeNano)
+	}
+	return time.Unix(m.Time, 0)
+}
+
+// matchEvent applies `docker events --filter` semantics: every key given
+// must match; values of one key are alternatives.
+func matchEvent(args filters.Args, e Event) bool {
+	m := e.Message
+	typ := string(m.Type)
+	if typ == "" {
+		typ = string(events.ContainerEventType)
+	}
+	action := string(m.Action)
+	if action == "" {
+		action = m.Status
+	}
+	actionBase, _, _ := strings.Cut(action, ":")
+	name := m.Actor.Attributes["name"]
+	matchAny := func(key string, values ...string) bool {
+		for _, v := range values {
+			if v != "" && args.ExactMatch(key, v) {
+				return true
+			}
+		}
+		return false
+	}
+	idPrefix := func(key, id string) bool {
+		for _, f := range args.Get(key) {
+			if id != "" && len(f) >= 4 && strings.HasPrefix(id, f) {
+				return true
+			}
+		}
+		return false
+	}
+	image := m.Actor.Attributes["image"]
+	if image == "" {
+		image = m.From
+	}
+	if typ == string(events.ImageEventType) && image == "" {
+		image = m.Actor.ID
+	}
+	switch {
+	case args.Contains("type") && !matchAny("type", typ),
+		args.Contains("event") && !matchAny("event", action, actionBase),
+		args.Contains("container") && (typ != string(events.ContainerEventType) ||
+			!(matchAny("container", m.Actor.ID, name) || idPrefix("container", m.Actor.ID))),
+		args.Contains("image") && !matchAny("image", image, strings.TrimSuffix(image, ":latest"), m.Actor.ID),
+		args.Contains("label") && !args.MatchKVList("label", m.Actor.Attributes),
+		args.Contains("node") && !matchAny("node", e.Node.Name, e.Node.ID),
+		args.Contains("network") && (typ != string(events.NetworkEventType) || !matchAny("network", m.Actor.ID, name)),
+		args.Contains("volume") && (typ != string(events.VolumeEventType) || !matchAny("volume", m.Actor.ID)):
+		return false
+	}
+	return true
+}
+
+// parseEventTime reads since/until the way the engine does (unix seconds
+// with optional fraction); ok is false when the parameter is absent.
+func parseEventTime(r *http.Request, key string) (t time.Time, ok bool, err error) {
+	v := r.URL.Query().Get(key)
+	if v == "" {
+		return time.Time{}, false, nil
+	}
+	sec, nsec, err := timetypes.ParseTimestamps(v, 0)
+	if err != nil {
+		return time.Time{}, false, badRequest("invalid %s=%q: want unix seconds such as 1700000000 or 1700000000.5: %v", key, v, err)
+	}
+	return time.Unix(sec, nsec), true, nil
+}
+
+// getEvents streams the cluster's merged events: the kept events since
+// `since` first, then live ones, until `until` or the client goes away.
+// Every event is flushed as soon as it is written.
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
+	args, err := parseFilters(r, eventFilters)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	since, hasSince, err := parseEventTime(r, "since")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	until, hasUntil, err := parseEventTime(r, "until")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if !hasSince {
+		since = time.Now()
+	}
+	replay, sub := s.cluster.Subscribe(since)
+	defer sub.Close()
+
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	enc := json.NewEncoder(w)
+	// send reports whether streaming should go on.
+	send := func(e Event) bool {
+		t := eventTime(e.Message)
+		if hasUntil && t.After(until) {
+			return false
+		}
+		if t.Before(since) || !matchEvent(args, e) {
+			return true
+		}
+		if err := enc.Encode(decorate(e)); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if hasSince {
+		for _, e := range replay {
+			if !send(e) {
+				return
+			}
+		}
+	}
+	var deadline <-chan time.Time
+	if hasUntil {
+		d := time.Until(until)
+		if d <= 0 {
+			return
+		}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-deadline:
+			return
+		case e, ok := <-sub.Events():
+			if !ok {
+				if err := sub.Err(); err != nil {
+					s.log.Warn("event subscriber dropped", "err", err)
+				}
+				return
+			}
+			if !send(e) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,283 @@
+// Package api is the manager's Docker Engine API: it answers what the
+// cluster knows from its cache (info, ps, images, events, …), schedules
+// creates through the cluster and forwards everything else, including
+// hijacked attach/exec streams, to the engine that owns the object, at an
+// API version that engine speaks. gorilla/mux never leaves this package.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+const (
+	// maxAPIVersion is the newest API version the manager speaks itself.
+	maxAPIVersion = "1.51"
+	// minAPIVersion is the oldest API version the manager accepts.
+	minAPIVersion = "1.24"
+	// defaultMaxBody caps the JSON bodies the manager decodes itself.
+	defaultMaxBody = 1 << 20
+)
+
+// Config holds what New needs.
+type Config struct {
+	Cluster Cluster
+	// Version is the swarm release; /version answers "swarm/<Version>".
+	Version string
+	Logger  *slog.Logger
+	// MaxBodyBytes caps JSON request bodies decoded by the manager
+	// (create, exec create, network create, …). Streams forwarded to an
+	// engine (docker cp, image load) are not capped. Default 1 MiB.
+	MaxBodyBytes int64
+}
+
+// Server is the manager's HTTP handler. It is safe for concurrent use.
+type Server struct {
+	cluster Cluster
+	version string
+	log     *slog.Logger
+	maxBody int64
+	router  *mux.Router
+	execs   execNodes
+}
+
+// New returns the manager's API handler; serve it on every -H listener.
+func New(cfg Config) (*Server, error) {
+	if cfg.Cluster == nil {
+		return nil, errors.New("api: Config.Cluster is required")
+	}
+	s := &Server{
+		cluster: cfg.Cluster,
+		version: cfg.Version,
+		log:     cfg.Logger,
+		maxBody: cfg.MaxBodyBytes,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = defaultMaxBody
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	s.router = s.routes()
+	return s, nil
+}
+
+type ctxKey int
+
+const versionKey ctxKey = 0
+
+var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)?$`)
+
+// ServeHTTP strips an optional /vX.Y prefix (remembering the version for
+// forwarding), logs the request and dispatches it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
+		v := m[1]
+		if compareVersions(v, minAPIVersion) < 0 {
+			writeErrorStatus(rec, http.StatusBadRequest, fmt.Sprintf(
+				"client version %s is too old. Minimum supported API version is %s, please upgrade your client", v, minAPIVersion))
+			return
+		}
+		if compareVersions(v, maxAPIVersion) > 0 {
+			writeErrorStatus(rec, http.StatusBadRequest, fmt.Sprintf(
+				"client version %s is too new. Maximum supported API version is %s", v, maxAPIVersion))
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), versionKey, v))
+		r.URL.Path = m[2]
+		if r.URL.Path == "" {
+			r.URL.Path = "/"
+		}
+		r.URL.RawPath = ""
+	}
+	s.router.ServeHTTP(rec, r)
+	// Never log headers: X-Registry-Auth carries credentials.
+	s.log.Debug("request", "method", r.Method, "path", r.URL.Path,
+		"status", rec.status, "duration", time.Since(start))
+}
+
+// requestVersion is the API version the client asked for, "" when bare.
+func requestVersion(r *http.Request) string {
+	v, _ := r.Context().Value(versionKey).(string)
+	return v
+}
+
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeErrorStatus(w, http.StatusNotFound, fmt.Sprintf("page not found: %s %s is not an endpoint of the Docker API", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeErrorStatus(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+	})
+	h := func(path string, fn http.HandlerFunc, methods ...string) {
+		r.Path(path).Methods(methods...).HandlerFunc(fn)
+	}
+	get, post, del, head, put := http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodHead, http.MethodPut
+
+	h("/_ping", s.ping, get, head)
+	h("/version", s.getVersion, get)
+	h("/info", s.getInfo, get)
+	h("/events", s.getEvents, get)
+
+	h("/containers/json", s.listContainers, get)
+	h("/containers/create", s.createContainer, post)
+	h("/containers/{name:.*}/json", s.inspectContainer, get)
+	h("/containers/{name:.*}/rename", s.renameContainer, post)
+	h("/containers/{name:.*}/attach", s.hijackContainer, post)
+	h("/containers/{name:.*}/exec", s.createExec, post)
+	for _, p := range []string{"start", "stop", "kill", "restart", "pause", "unpause", "update", "resize"} {
+		h("/containers/{name:.*}/"+p, s.forwardContainer(true), post)
+	}
+	h("/containers/{name:.*}/wait", s.forwardContainer(true), post)
+	for _, p := range []string{"logs", "top", "stats", "changes", "export", "attach/ws"} {
+		h("/containers/{name:.*}/"+p, s.forwardContainer(false), get)
+	}
+	h("/containers/{name:.*}/archive", s.forwardContainer(false), get, head)
+	h("/containers/{name:.*}/archive", s.forwardContainer(true), put)
+	h("/containers/{name:.*}", s.removeContainer, del)
+	h("/containers/prune", s.notImplemented, post)
+
+	h("/exec/{id}/start", s.startExec, post)
+	h("/exec/{id}/resize", s.forwardExec, post)
+	h("/exec/{id}/json", s.forwardExec, get)
+
+	h("/images/json", s.listImages, get)
+	h("/images/create", s.pullImage, post)
+	h("/images/load", s.loadImage, post)
+	h("/images/get", s.forwardImageQuery, get)
+	h("/images/{name:.*}/json", s.forwardImage, get)
+	h("/images/{name:.*}/history", s.forwardImage, get)
+	h("/images/{name:.*}/get", s.forwardImage, get)
+	h("/images/{name:.*}/tag", s.tagImage, post)
+	h("/images/{name:.*}/push", s.forwardImage, post)
+	h("/images/{name:.*}", s.removeImage, del)
+
+	h("/networks", s.listNetworks, get)
+	h("/networks/create", s.createNetwork, post)
+	h("/networks/{name:.*}/connect", s.forwardNetwork, post)
+	h("/networks/{name:.*}/disconnect", s.forwardNetwork, post)
+	h("/networks/{name:.*}", s.inspectNetwork, get)
+	h("/networks/{name:.*}", s.removeNetwork, del)
+
+	h("/volumes", s.listVolumes, get)
+	h("/volumes/create", s.createVolume, post)
+	h("/volumes/{name:.*}", s.inspectVolume, get)
+	h("/volumes/{name:.*}", s.removeVolume, del)
+
+	// Swarm mode and other engine features the manager does not provide:
+	// answer in JSON so the CLI prints why instead of a bare 404 page.
+	for _, p := range []string{"/swarm", "/services", "/tasks", "/secrets", "/configs", "/nodes", "/plugins", "/build", "/session", "/commit", "/system/df", "/distribution"} {
+		r.PathPrefix(p).HandlerFunc(s.notImplemented)
+	}
+	_, _, _ = post, head, put
+	return r
+}
+
+func (s *Server) notImplemented(w http.ResponseWriter, r *http.Request) {
+	writeErrorStatus(w, http.StatusNotImplemented, fmt.Sprintf(
+		"%s %s is not implemented by the swarm manager (swarm mode and this engine feature are not supported); run it against an engine directly",
+		r.Method, r.URL.Path))
+}
+
+// writeJSON answers v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decodeBody decodes a capped JSON body into v; an empty body is an error
+// only when required.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any, required bool) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			return fmt.Errorf("request body larger than %d bytes: %w", s.maxBody, err)
+		case err.Error() == "EOF":
+			if required {
+				return badRequest("request body is empty; send a JSON object")
+			}
+			return nil
+		}
+		return badRequest("malformed JSON body: %v", err)
+	}
+	return nil
+}
+
+// boolValue reads a query flag the way the engine does ("1", "true").
+func boolValue(r *http.Request, k string) bool {
+	v := strings.ToLower(strings.TrimSpace(r.URL.Query().Get(k)))
+	return v != "" && v != "0" && v != "false" && v != "no" && v != "off"
+}
+
+// compareVersions compares dotted API versions numerically.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// statusRecorder remembers the status for the log line and still lets
+// streaming handlers flush and hijack.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// decodeBytes decodes an already read JSON body.
+func decodeBytes(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return badRequest("malformed JSON body: %v", err)
+	}
+	return nil
+}
