@@ -55,8 +55,9 @@ func newAuthority(now time.Time, validity time.Duration) (*authority, []byte, er
 		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "swarm CA", Organization: []string{"swarm"}},
+		SerialNumber: serial,
+		// A serial in the name tells two swarm CAs apart in error messages.
+		Subject:               pkix.Name{CommonName: "swarm CA " + shortHex(serial), Organization: []string{"swarm"}},
 		NotBefore:             now.Add(-clockSkew),
 		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -197,4 +198,13 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	e, ok := a.(equaler)
 	return ok && e.Equal(b)
+}
+
+// shortHex is the first 8 hex digits of n.
+func shortHex(n *big.Int) string {
+	s := n.Text(16)
+	if len(s) > 8 {
+		s = s[:8]
+	}
+	return s
 }

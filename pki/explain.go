@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -86,7 +87,9 @@ func ExplainVerifyError(addr string, err error) error {
 		}
 	}
 	var record tls.RecordHeaderError
-	if errors.As(err, &record) {
+	// net/http replaces the record error by ErrSchemeMismatch when the
+	// answer looks like HTTP.
+	if errors.As(err, &record) || errors.Is(err, http.ErrSchemeMismatch) {
 		return explained(ReasonPlainEngine, fmt.Sprintf("start it with --tlsverify (port %d by convention), "+
 			"or advertise it as http://%s and start the manager with --engine-allow-plain", EngineTLSPort, stripScheme(addr)))
 	}
