@@ -68,7 +68,10 @@ type Container struct {
 	// "restarting", "removing", "exited", "dead"), or "creating" for a
 	// container being placed right now (an in-flight reservation).
 	State string
-	// Ports are the fixed host ports the container binds.
+	// Ports are the fixed host ports the container binds. For a
+	// host-mode container (NetworkMode "host") they are its exposed ports
+	// (HostIP "", HostPort = the container port), which the port filter
+	// checks host-mode requests against.
 	Ports []Port
 	// NetworkMode is the host config's network mode ("default", "bridge",
 	// "host", "container:ID", or a network name).
