@@ -84,10 +84,22 @@ func (f *fakeCluster) Container(ref string) (Container, error) {
 	return Container{}, &AmbiguousError{Ref: ref, Candidates: names}
 }
 
-func (f *fakeCluster) Images() []Image     { f.mu.Lock(); defer f.mu.Unlock(); return append([]Image(nil), f.images...) }
-func (f *fakeCluster) Networks() []Network { f.mu.Lock(); defer f.mu.Unlock(); return append([]Network(nil), f.networks...) }
-func (f *fakeCluster) Volumes() []Volume   { f.mu.Lock(); defer f.mu.Unlock(); return append([]Volume(nil), f.volumes...) }
-func (f *fakeCluster) Info() Info          { return f.info }
+func (f *fakeCluster) Images() []Image {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Image(nil), f.images...)
+}
+func (f *fakeCluster) Networks() []Network {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Network(nil), f.networks...)
+}
+func (f *fakeCluster) Volumes() []Volume {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Volume(nil), f.volumes...)
+}
+func (f *fakeCluster) Info() Info { return f.info }
 
 func (f *fakeCluster) CreateContainer(_ context.Context, req CreateRequest) (Container, error) {
 	f.mu.Lock()
