@@ -9,6 +9,8 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
+
+	"github.com/swarmlab/swarm/scheduler"
 )
 
 // Container is one cached container with the node it runs on. Summary is
@@ -255,7 +257,7 @@ func (c *Cluster) Info() Info {
 		info.Running += n.Running
 		info.Paused += n.Paused
 		info.Stopped += n.Stopped
-		if n.State.String() == "Healthy" {
+		if n.State == scheduler.NodeHealthy {
 			info.NCPU += n.NCPU
 			info.Memory += n.Memory
 		}
@@ -265,6 +267,9 @@ func (c *Cluster) Info() Info {
 		info.Images += len(n.images)
 	}
 	c.mu.Unlock()
-	// Strategy and filter names come from the scheduler once it exposes them.
+	if c.cfg.Scheduler != nil {
+		info.Strategy = c.cfg.Scheduler.Strategy().String()
+		info.Filters = c.cfg.Scheduler.Filters()
+	}
 	return info
 }

@@ -1,0 +1,144 @@
+package cluster
+
+import (
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/scheduler"
+)
+
+func inspectFixture(name string, state container.ContainerState, cfg *container.Config, host *container.HostConfig) container.InspectResponse {
+	if cfg == nil {
+		cfg = &container.Config{Image: "redis"}
+	}
+	if host == nil {
+		host = &container.HostConfig{}
+	}
+	return container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{
+			ID: "id-" + name, Name: "/" + name, Image: "sha256:abc", Created: "2024-01-02T03:04:05.000000006Z",
+			Path: "redis-server", Args: []string{"--port", "6379"},
+			State:      &container.State{Status: state, StartedAt: "2024-01-02T03:04:06Z", FinishedAt: "0001-01-01T00:00:00Z"},
+			HostConfig: host,
+		},
+		Config: cfg,
+	}
+}
+
+func TestFromInspect(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       *container.Config
+		host      *container.HostConfig
+		wantPorts []scheduler.Port
+		wantCPU   int64
+		wantMem   int64
+		wantLinks []link
+	}{
+		{name: "plain", wantPorts: nil},
+		{
+			name: "fixed and random host ports",
+			host: &container.HostConfig{PortBindings: nat.PortMap{
+				"80/tcp":  {{HostPort: "8080"}},
+				"53/udp":  {{HostIP: "10.0.0.1", HostPort: "53"}},
+				"443/tcp": {{HostPort: ""}},
+				"9/tcp":   {{HostPort: "0"}},
+			}},
+			wantPorts: []scheduler.Port{{HostIP: "10.0.0.1", HostPort: 53, Proto: "udp"}, {HostPort: 8080, Proto: "tcp"}},
+		},
+		{
+			name:      "host network exposes ports on the host",
+			cfg:       &container.Config{Image: "nginx", ExposedPorts: nat.PortSet{"80/tcp": {}}},
+			host:      &container.HostConfig{NetworkMode: "host"},
+			wantPorts: []scheduler.Port{{HostPort: 80, Proto: "tcp"}},
+		},
+		{name: "cpus", host: &container.HostConfig{Resources: container.Resources{NanoCPUs: 1_500_000_000, Memory: 1 << 20}}, wantCPU: 1_500_000_000, wantMem: 1 << 20},
+		{name: "cpu shares are whole CPUs", host: &container.HostConfig{Resources: container.Resources{CPUShares: 2}}, wantCPU: 2_000_000_000},
+		{
+			name:      "links give aliases to targets",
+			host:      &container.HostConfig{Links: []string{"/db:/web/db", "/cache:/web/redis"}},
+			wantLinks: []link{{target: "db", alias: "web/db"}, {target: "cache", alias: "web/redis"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := fromInspect(inspectFixture("web", container.StateRunning, tt.cfg, tt.host))
+			assert.Equal(t, "web", e.name)
+			assert.Equal(t, "id-web", e.sched.ID)
+			assert.Equal(t, "running", e.sched.State)
+			assert.Equal(t, tt.wantPorts, e.sched.Ports)
+			assert.Equal(t, tt.wantCPU, e.sched.NanoCPUs)
+			assert.Equal(t, tt.wantMem, e.sched.Memory)
+			assert.Equal(t, tt.wantLinks, e.links)
+			assert.Equal(t, "redis-server --port 6379", e.summary.Command)
+			assert.Equal(t, int64(1704164645), e.summary.Created)
+		})
+	}
+}
+
+func TestStatus(t *testing.T) {
+	now := time.Date(2024, 1, 2, 4, 4, 6, 0, time.UTC)
+	tests := []struct {
+		state container.ContainerState
+		edit  func(*entry)
+		want  string
+	}{
+		{state: container.StateRunning, want: "Up About an hour"},
+		{state: container.StateRunning, edit: func(e *entry) { e.health = container.Healthy }, want: "Up About an hour (healthy)"},
+		{state: container.StatePaused, want: "Up About an hour (Paused)"},
+		{state: container.StateCreated, want: "Created"},
+		{state: container.StateExited, want: "Created"},
+		{state: container.StateExited, edit: func(e *entry) { e.finishedAt = now.Add(-3 * time.Second); e.exitCode = 137 }, want: "Exited (137) 3 seconds ago"},
+		{state: container.StateDead, want: "Dead"},
+		{state: container.StateRemoving, want: "Removal In Progress"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			e := fromInspect(inspectFixture("web", tt.state, nil, nil))
+			if tt.edit != nil {
+				tt.edit(e)
+			}
+			assert.Equal(t, tt.want, e.status(now))
+		})
+	}
+}
+
+func TestLinkAliasNames(t *testing.T) {
+	n := newNode("10.0.0.1:2375", time.Now())
+	for _, in := range []container.InspectResponse{
+		inspectFixture("db", container.StateRunning, nil, nil),
+		inspectFixture("web", container.StateRunning, nil, &container.HostConfig{Links: []string{"/db:/web/db"}}),
+		inspectFixture("api", container.StateRunning, nil, &container.HostConfig{Links: []string{"/db:/api/database"}}),
+	} {
+		e := fromInspect(in)
+		n.containers[e.summary.ID] = e
+	}
+	aliases := linkAliases(n)
+	s := n.containers["id-db"].summaryAt(aliases, time.Now())
+	assert.Equal(t, []string{"/db", "/api/database", "/web/db"}, s.Names)
+	require.Equal(t, []string{"web"}, n.containers["id-web"].names(aliases))
+}
+
+func TestNormalizeImage(t *testing.T) {
+	tests := map[string]string{
+		"redis":                "redis:latest",
+		"redis:7":              "redis:7",
+		"localhost:5000/app":   "localhost:5000/app:latest",
+		"localhost:5000/app:1": "localhost:5000/app:1",
+		"redis@sha256:0123":    "redis@sha256:0123",
+		"sha256:0123456789ab":  "sha256:0123456789ab",
+		"0123456789abcdef":     "0123456789abcdef",
+		"  busybox ":           "busybox:latest",
+		"":                     "",
+	}
+	for in, want := range tests {
+		t.Run(in, func(t *testing.T) {
+			assert.Equal(t, want, normalizeImage(in))
+		})
+	}
+}

@@ -1,0 +1,56 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDedupe(t *testing.T) {
+	d := newDedupe()
+	a := events.Message{Type: "container", Action: "start", Actor: events.Actor{ID: "a"}, TimeNano: 10}
+	b := a
+	b.Actor.ID = "b" // same time, other container: distinct
+	c := a
+	c.Action = "die"
+	assert.True(t, d.add(a))
+	assert.True(t, d.add(b))
+	assert.True(t, d.add(c))
+	assert.False(t, d.add(a), "replayed event must be dropped")
+	assert.False(t, d.add(b))
+	// Old keys are pruned only far behind the newest event.
+	for i := range 5000 {
+		d.add(events.Message{Type: "container", Action: "start", Actor: events.Actor{ID: "x"}, TimeNano: 10 + int64(i)})
+	}
+	assert.False(t, d.add(events.Message{Type: "container", Action: "start", Actor: events.Actor{ID: "x"}, TimeNano: 5009}))
+}
+
+func TestQueueOrderAndEnd(t *testing.T) {
+	q := newQueue()
+	msgs := make(chan events.Message)
+	errs := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { q.fill(msgs, errs); close(done) }()
+	for i := range 3 {
+		msgs <- events.Message{TimeNano: int64(i)}
+	}
+	errs <- errors.New("stream cut")
+	<-done
+	resync := make(chan struct{}, 1)
+	for i := range 3 {
+		m, isResync, err := q.pop(context.Background(), resync)
+		require.NoError(t, err)
+		assert.False(t, isResync)
+		assert.Equal(t, int64(i), m.TimeNano)
+	}
+	_, _, err := q.pop(context.Background(), resync)
+	assert.EqualError(t, err, "stream cut")
+	signal(resync)
+	_, isResync, err := q.pop(context.Background(), resync)
+	assert.NoError(t, err)
+	assert.True(t, isResync, "a resync request comes before anything else")
+}
