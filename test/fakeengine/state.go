@@ -1,0 +1,301 @@
+package fakeengine
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/go-connections/nat"
+)
+
+// ctr is one container. It is compact on purpose (the simulator holds 30,000
+// of them): API shapes are built from it on demand. Guarded by Engine.mu;
+// config is never mutated after create, so it may be shared with responses.
+type ctr struct {
+	id, name   string // name without the leading "/"
+	seq        uint64 // creation order, for listings (newest first)
+	created    time.Time
+	image      string // as the user named it
+	imageID    string
+	config     *container.Config
+	host       hostCfg
+	links      []link
+	nets       []string // IDs of the networks joined; nets[0] is the primary
+	state      container.ContainerState
+	pid        int
+	exitCode   int
+	errMsg     string
+	startedAt  time.Time
+	finishedAt time.Time
+	restarts   int
+	exits      int                   // how many times it exited, for wait?condition=next-exit
+	ports      nat.PortMap           // host ports bound while running; nil otherwise
+	ip         string                // address on the primary network while running
+	removed    bool                  // set when removed, for wait?condition=removed
+	exposed    map[nat.Port]struct{} // config, image and binding ports together
+}
+
+// hostCfg is the part of the HostConfig the engine honours and reports back.
+type hostCfg struct {
+	networkMode  string
+	portBindings nat.PortMap
+	publishAll   bool
+	binds        []string
+	restart      container.RestartPolicy
+	autoRemove   bool
+	privileged   bool
+	memory       int64
+	nanoCPUs     int64
+	cpuShares    int64
+}
+
+// link is a legacy --link: this container sees target under alias.
+type link struct {
+	target string // container ID
+	alias  string
+}
+
+// hostPort is one host address a running container holds.
+type hostPort struct {
+	ip    string
+	port  int
+	proto string
+}
+
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// newID returns 64 random hex digits, like a container or network ID.
+func newID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// engineID returns an ID in the old key.json form dockerd 20.10 reports.
+func engineID() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	var sb strings.Builder
+	for i, x := range b {
+		if i > 0 && i%2 == 0 {
+			sb.WriteByte(':')
+		}
+		sb.WriteByte(alphabet[x%32])
+		sb.WriteByte(alphabet[(x/32+uint8(i))%32])
+	}
+	return sb.String()
+}
+
+var nameLeft = []string{"admiring", "brave", "clever", "eager", "festive", "gallant", "happy", "jolly", "keen", "lucid", "nifty", "quirky", "relaxed", "sharp", "trusting", "vigilant"}
+var nameRight = []string{"albattani", "babbage", "curie", "darwin", "euclid", "fermat", "galileo", "hopper", "lovelace", "noether", "pascal", "ritchie", "shannon", "turing", "wozniak", "yonath"}
+
+// randomNameLocked picks an unused name the way dockerd does (adjective_scientist).
+func (e *Engine) randomNameLocked() string {
+	for i := 0; ; i++ {
+		var b [2]byte
+		_, _ = rand.Read(b[:])
+		n := nameLeft[int(b[0])%len(nameLeft)] + "_" + nameRight[int(b[1])%len(nameRight)]
+		if i > 10 {
+			n += strconv.Itoa(i)
+		}
+		if _, taken := e.byName[n]; !taken {
+			return n
+		}
+	}
+}
+
+// normalizeRef turns "busybox" into "busybox:latest" and
+// "docker.io/library/redis:7" into "redis:7", as dockerd stores tags.
+func normalizeRef(s string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(s)
+	if err != nil {
+		return "", errf(http.StatusBadRequest, "invalid reference format: %q: %v", s, err)
+	}
+	return reference.FamiliarString(reference.TagNameOnly(named)), nil
+}
+
+// findLocked resolves a full ID, a name (with or without "/") or a unique ID
+// prefix, in that order, as dockerd does.
+func (e *Engine) findLocked(ref string) (*ctr, error) {
+	if c, ok := e.containers[ref]; ok {
+		return c, nil
+	}
+	if c, ok := e.byName[strings.TrimPrefix(ref, "/")]; ok {
+		return c, nil
+	}
+	var found *ctr
+	if ref != "" {
+		for id, c := range e.containers {
+			if strings.HasPrefix(id, ref) {
+				if found != nil {
+					return nil, errf(http.StatusBadRequest, "multiple IDs found with provided prefix: %s", ref)
+				}
+				found = c
+			}
+		}
+	}
+	if found == nil {
+		return nil, errf(http.StatusNotFound, "No such container: %s", ref)
+	}
+	return found, nil
+}
+
+// names returns the container's names as listings show them: "/name" and
+// one "/parent/alias" per container linking to it.
+func (e *Engine) namesLocked(c *ctr) []string {
+	names := []string{"/" + c.name}
+	for _, p := range e.containers {
+		for _, l := range p.links {
+			if l.target == c.id {
+				names = append(names, "/"+p.name+"/"+l.alias)
+			}
+		}
+	}
+	return names
+}
+
+// portConflictLocked returns the container holding hp (or a wildcard overlap).
+func (e *Engine) portConflictLocked(hp hostPort) (string, bool) {
+	for b, id := range e.boundPorts {
+		if b.port == hp.port && b.proto == hp.proto && (b.ip == hp.ip || b.ip == "0.0.0.0" || hp.ip == "0.0.0.0") {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// randomPortLocked returns the next free port of the ephemeral range, going
+// round it as dockerd's allocator does.
+func (e *Engine) randomPortLocked(ip, proto string) (int, error) {
+	for range lastRandomPort - firstRandomPort + 1 {
+		p := e.nextPort
+		e.nextPort++
+		if e.nextPort > lastRandomPort {
+			e.nextPort = firstRandomPort
+		}
+		if _, taken := e.portConflictLocked(hostPort{ip, p, proto}); !taken {
+			return p, nil
+		}
+	}
+	return 0, errf(http.StatusInternalServerError, "no available ports in range %d-%d", firstRandomPort, lastRandomPort)
+}
+
+// bindPortsLocked binds c's published ports for a start. On a conflict
+// nothing is bound and the error is dockerd's.
+func (e *Engine) bindPortsLocked(c *ctr) error {
+	bound := nat.PortMap{}
+	var held []hostPort
+	release := func() {
+		for _, hp := range held {
+			delete(e.boundPorts, hp)
+		}
+	}
+	for _, p := range sortedPorts(c.exposed) {
+		bindings, explicit := c.host.portBindings[p]
+		if !explicit && !c.host.publishAll {
+			bound[p] = nil
+			continue
+		}
+		if !explicit || len(bindings) == 0 {
+			bindings = []nat.PortBinding{{}}
+		}
+		for _, b := range bindings {
+			hp := hostPort{ip: b.HostIP, proto: p.Proto()}
+			if hp.ip == "" {
+				hp.ip = "0.0.0.0"
+			}
+			if b.HostPort == "" || b.HostPort == "0" {
+				n, err := e.randomPortLocked(hp.ip, hp.proto)
+				if err != nil {
+					release()
+					return err
+				}
+				hp.port = n
+			} else {
+				n, err := strconv.Atoi(b.HostPort)
+				if err != nil || n < 1 || n > 65535 {
+					release()
+					return errf(http.StatusBadRequest, "invalid host port %q for %s: use a number from 1 to 65535", b.HostPort, p)
+				}
+				hp.port = n
+				if _, taken := e.portConflictLocked(hp); taken {
+					release()
+					return errf(http.StatusInternalServerError, "driver failed programming external connectivity on endpoint %s (%s): Bind for %s:%d failed: port is already allocated", c.name, c.id[:12], hp.ip, hp.port)
+				}
+			}
+			e.boundPorts[hp] = c.id
+			held = append(held, hp)
+			bound[p] = append(bound[p], nat.PortBinding{HostIP: hp.ip, HostPort: strconv.Itoa(hp.port)})
+		}
+	}
+	c.ports = bound
+	return nil
+}
+
+func (e *Engine) releasePortsLocked(c *ctr) {
+	for hp, id := range e.boundPorts {
+		if id == c.id {
+			delete(e.boundPorts, hp)
+		}
+	}
+	c.ports = nil
+}
+
+func sortedPorts(m map[nat.Port]struct{}) []nat.Port {
+	ps := make([]nat.Port, 0, len(m))
+	for p := range m {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		if ps[i].Int() != ps[j].Int() {
+			return ps[i].Int() < ps[j].Int()
+		}
+		return ps[i].Proto() < ps[j].Proto()
+	})
+	return ps
+}
+
+// attrsLocked are the event attributes of a container event: its labels,
+// then image and name (which win over labels of the same key, as in dockerd).
+func (e *Engine) attrs(c *ctr, extra ...string) map[string]string {
+	a := make(map[string]string, len(c.config.Labels)+2+len(extra)/2)
+	maps.Copy(a, c.config.Labels)
+	a["image"] = c.image
+	a["name"] = c.name
+	for i := 0; i+1 < len(extra); i += 2 {
+		a[extra[i]] = extra[i+1]
+	}
+	return a
+}
+
+// command is the COMMAND column of `docker ps`.
+func (c *ctr) command() string {
+	parts := append(append([]string{}, c.config.Entrypoint...), c.config.Cmd...)
+	return strings.Join(parts, " ")
+}
+
+// allocIPLocked returns the next address on network n.
+func (e *Engine) allocIPLocked(n *netw) string {
+	e.nextIP++
+	k := e.nextIP % (254 * 250)
+	return fmt.Sprintf("%s.%d.%d", n.prefix, k/254, k%254+2)
+}
+
+func labelList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
