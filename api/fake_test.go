@@ -278,3 +278,10 @@ func do(t *testing.T, srv *httptest.Server, method, path, body string) (int, str
 	require.NoError(t, err)
 	return resp.StatusCode, string(data)
 }
+
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
