@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// The lab of this test run, set up once by TestMain; read it through Need.
+var (
+	theLab  *Lab
+	labSkip string // why the end-to-end tests are skipped, if they are
+	labErr  error  // why the lab could not be brought up, if it could not
+)
+
+// runLock serialises whole `go test` runs that use the lab: they share one bridge, one
+// subnet and one state directory, so a second run waits here instead of tearing down the
+// first one's engines. (lab.sh's own lock only covers a single lab.sh command.)
+const runLock = "/run/swarmlab.e2e.lock"
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(runWithLab(m))
+}
+
+func runWithLab(m *testing.M) int {
+	switch {
+	case testing.Short():
+		labSkip = "end-to-end tests skipped in -short mode"
+		return m.Run()
+	case os.Geteuid() != 0:
+		labSkip = "end-to-end tests need root: the lab creates network namespaces and starts dockerd; run them as root (e.g. sudo -E go test ./test/e2e)"
+		return m.Run()
+	}
+	script, err := FindScript()
+	if err != nil {
+		labErr = err
+		return m.Run()
+	}
+	lock, err := os.OpenFile(runLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		labErr = fmt.Errorf("open run lock: %w", err)
+		return m.Run()
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		labErr = fmt.Errorf("lock %s: %w", runLock, err)
+		return m.Run()
+	}
+
+	ctx := context.Background()
+	state := StateDir()
+	reuse := os.Getenv("LAB_REUSE") == "1"
+	if reuse {
+		if l, err := Load(script, state); err == nil && l.Running(ctx) {
+			theLab = l
+			fmt.Fprintf(os.Stderr, "e2e: reusing the lab in %s (LAB_REUSE=1)\n", state)
+			return m.Run()
+		}
+	}
+	nodes := 0
+	if s := os.Getenv("LAB_NODES"); s != "" {
+		if nodes, err = strconv.Atoi(s); err != nil || nodes < 1 {
+			labErr = fmt.Errorf("LAB_NODES=%q: want a whole number of engines, at least 1", s)
+			return m.Run()
+		}
+	}
+	theLab, labErr = Up(ctx, script, state, nodes, os.Stderr)
+	code := m.Run()
+	if theLab != nil && !reuse && os.Getenv("LAB_KEEP") != "1" {
+		if err := theLab.Down(ctx, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: tearing the lab down: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	} else if theLab != nil {
+		fmt.Fprintf(os.Stderr, "e2e: lab left up; stop it with: %s down\n", theLab.Script)
+	}
+	return code
+}
+
+// Need returns the lab, skipping the test when end-to-end tests cannot run here (not root,
+// -short) and failing it when the lab could not be brought up.
+func Need(t testing.TB) *Lab {
+	t.Helper()
+	if labSkip != "" {
+		t.Skip(labSkip)
+	}
+	if labErr != nil {
+		t.Fatalf("lab: %v", labErr)
+	}
+	return theLab
+}
