@@ -158,13 +158,15 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	enc := json.NewEncoder(w)
-	// send reports whether streaming should go on.
-	send := func(e Event) bool {
+	// send reports whether streaming should go on. Live events are not
+	// checked against since: engines' clocks differ from the manager's and
+	// a live event is new by definition.
+	send := func(e Event, replayed bool) bool {
 		t := eventTime(e.Message)
 		if hasUntil && t.After(until) {
 			return false
 		}
-		if t.Before(since) || !matchEvent(args, e) {
+		if (replayed && t.Before(since)) || !matchEvent(args, e) {
 			return true
 		}
 		if err := enc.Encode(decorate(e)); err != nil {
@@ -174,7 +176,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if hasSince {
 		for _, e := range replay {
-			if !send(e) {
+			if !send(e, true) {
 				return
 			}
 		}
@@ -202,7 +204,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if !send(e) {
+			if !send(e, false) {
 				return
 			}
 		}
