@@ -1,0 +1,213 @@
+package scheduler
+
+import "strings"
+
+// The lookups below are the index-based twins of the per-node Match…
+// methods in match.go: each adds to dst exactly the nodes for which the
+// per-node method reports a match, ignoring the operator. Filters use them
+// in their fast path; dst must come from Candidates.Scratch (sized to the
+// snapshot). Literal patterns cost a map lookup; globs and regular
+// expressions scan the distinct values of the key, not the nodes.
+
+// NodesMatchingName adds the nodes whose name or ID matches e.
+func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
+	if lits, ok := e.Literals(); ok {
+		for _, l := range lits {
+			s.names[l].orInto(dst)
+			if i, ok := s.byID[l]; ok {
+				dst.add(i)
+			}
+		}
+		return
+	}
+	for name, p := range s.names {
+		if e.Match(name) {
+			p.orInto(dst)
+		}
+	}
+	for id, i := range s.byID {
+		if e.Match(id) {
+			dst.add(i)
+		}
+	}
+}
+
+// NodesMatchingLabel adds the nodes whose engine label e.Key matches e,
+// a missing label matching as the empty string.
+func (s *Snapshot) NodesMatchingLabel(dst *NodeSet, e *Expr) {
+	li := s.labels[e.Key]
+	if e.Match("") {
+		if li == nil {
+			dst.orWords(s.live.w)
+		} else {
+			dst.orNot(&s.live, li.has.asSetOrBuild(s))
+		}
+	}
+	if li == nil {
+		return
+	}
+	if lits, ok := e.Literals(); ok {
+		for _, l := range lits {
+			li.vals[l].orInto(dst)
+		}
+		return
+	}
+	for v, p := range li.vals {
+		if e.Match(v) {
+			p.orInto(dst)
+		}
+	}
+}
+
+// asSetOrBuild returns the posting as a set, building a temporary one
+// for a sparse posting.
+func (p *posting) asSetOrBuild(s *Snapshot) *NodeSet {
+	if set := p.asSet(); set != nil {
+		return set
+	}
+	tmp := &NodeSet{}
+	tmp.reset(s.words())
+	p.orInto(tmp)
+	return tmp
+}
+
+// NodesMatchingContainer adds the nodes holding a container whose name,
+// ID or (literal of four characters or more) ID prefix matches e.
+func (s *Snapshot) NodesMatchingContainer(dst *NodeSet, e *Expr) {
+	lits, literal := e.Literals()
+	if literal {
+		for _, l := range lits {
+			s.cnames[l].orInto(dst)
+			s.cids[l].orInto(dst)
+		}
+	} else {
+		for name, p := range s.cnames {
+			if e.Match(name) {
+				p.orInto(dst)
+			}
+		}
+		for id, p := range s.cids {
+			if e.Match(id) {
+				p.orInto(dst)
+			}
+		}
+		for _, g := range e.alts {
+			if len(g.parts) == 1 {
+				lits = append(lits, g.parts[0])
+			}
+		}
+	}
+	for _, l := range lits {
+		s.idPrefix(dst, l)
+	}
+}
+
+// idPrefix adds the nodes holding a container whose ID starts with ref
+// (at least minIDPrefix characters long).
+func (s *Snapshot) idPrefix(dst *NodeSet, ref string) {
+	if len(ref) < minIDPrefix {
+		return
+	}
+	p := s.cidPrefix[ref[:minIDPrefix]]
+	if p == nil {
+		return
+	}
+	if len(ref) == minIDPrefix {
+		p.orInto(dst)
+		return
+	}
+	check := func(i int32) bool {
+		for _, c := range s.nodes[i].Containers {
+			if strings.HasPrefix(c.ID, ref) {
+				dst.add(i)
+				break
+			}
+		}
+		return true
+	}
+	if set := p.asSet(); set != nil {
+		set.each(check)
+		return
+	}
+	for _, i := range p.sparse {
+		check(i)
+	}
+}
+
+// NodesMatchingContainerLabel adds the nodes where some container's label
+// e.Key matches e; a container without the label offers "".
+func (s *Snapshot) NodesMatchingContainerLabel(dst *NodeSet, e *Expr) {
+	ci := s.clabels[e.Key]
+	if e.Match("") {
+		if ci == nil {
+			dst.orWords(s.nonzero.w)
+		} else {
+			dst.orNot(&s.nonzero, ci.allHave.asSetOrBuild(s))
+		}
+	}
+	if ci == nil {
+		return
+	}
+	if lits, ok := e.Literals(); ok {
+		for _, l := range lits {
+			ci.vals[l].orInto(dst)
+		}
+		return
+	}
+	for v, p := range ci.vals {
+		if e.Match(v) {
+			p.orInto(dst)
+		}
+	}
+}
+
+// NodesMatchingImage adds the nodes holding an image that answers to e.
+func (s *Snapshot) NodesMatchingImage(dst *NodeSet, e *Expr) {
+	if lits, ok := e.Literals(); ok {
+		for _, l := range lits {
+			s.images[l].orInto(dst)
+		}
+		return
+	}
+	for ref, p := range s.images {
+		if e.Match(ref) {
+			p.orInto(dst)
+		}
+	}
+}
+
+// NodesHoldingContainer adds the nodes for which HoldsContainer(n, ref)
+// is true.
+func (s *Snapshot) NodesHoldingContainer(dst *NodeSet, ref string) {
+	s.cnames[ref].orInto(dst)
+	s.cids[ref].orInto(dst)
+	s.idPrefix(dst, ref)
+}
+
+// NodesBindingPort adds the nodes where BindsPort(n, want) is true.
+func (s *Snapshot) NodesBindingPort(dst *NodeSet, want Port) {
+	pi := s.ports[portKey{want.HostPort, want.Proto}]
+	if pi == nil {
+		return
+	}
+	if allAddresses(want.HostIP) {
+		pi.any.orInto(dst)
+		return
+	}
+	pi.byIP[""].orInto(dst)
+	pi.byIP[want.HostIP].orInto(dst)
+}
+
+// NodesBindingHostPort adds the nodes where BindsHostPort(n, want) is
+// true.
+func (s *Snapshot) NodesBindingHostPort(dst *NodeSet, want Port) {
+	s.hostPorts[portKey{want.HostPort, want.Proto}].orInto(dst)
+}
+
+// HealthyNodes returns the healthy nodes. The set belongs to the
+// snapshot: read it, never modify it.
+func (s *Snapshot) HealthyNodes() *NodeSet { return &s.healthy }
+
+// FullNodes returns the nodes where SlotsFull is true. The set belongs to
+// the snapshot: read it, never modify it.
+func (s *Snapshot) FullNodes() *NodeSet { return &s.full }

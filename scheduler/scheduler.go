@@ -1,0 +1,244 @@
+package scheduler
+
+import (
+	"math/bits"
+	"math/rand"
+	"sync"
+)
+
+// DefaultOvercommit is classic Swarm's default overcommit ratio: a node
+// with 8 GiB accepts reservations up to 8.4 GiB.
+const DefaultOvercommit = 0.05
+
+// Config configures a Scheduler.
+type Config struct {
+	// Filters run in order; filters.Default() is the classic chain. A nil
+	// slice means no filters.
+	Filters []Filter
+	// Strategy ranks the nodes that pass; the zero value is Spread.
+	Strategy Strategy
+	// Overcommit is the fraction by which reservations may exceed a
+	// node's totals. 0 means DefaultOvercommit; a negative value means no
+	// overcommit at all.
+	Overcommit float64
+}
+
+// Scheduler places requests on snapshots. It holds no mutable state of
+// its own and is safe for concurrent use; each call brings its snapshot
+// and random source.
+type Scheduler struct {
+	filters    []Filter
+	strategy   Strategy
+	overcommit float64
+	// pool recycles candidate sets so a decision allocates little.
+	pool sync.Pool
+}
+
+// New returns a Scheduler for cfg.
+func New(cfg Config) *Scheduler {
+	oc := cfg.Overcommit
+	switch {
+	case oc == 0:
+		oc = DefaultOvercommit
+	case oc < 0:
+		oc = 0
+	}
+	s := &Scheduler{
+		filters:    append([]Filter(nil), cfg.Filters...),
+		strategy:   cfg.Strategy,
+		overcommit: oc,
+	}
+	s.pool.New = func() any { return &Candidates{} }
+	return s
+}
+
+// Strategy returns the configured strategy.
+func (s *Scheduler) Strategy() Strategy { return s.strategy }
+
+// Filters returns the names of the configured filters, in order.
+func (s *Scheduler) Filters() []string {
+	out := make([]string, len(s.filters))
+	for i, f := range s.filters {
+		out[i] = f.Name()
+	}
+	return out
+}
+
+// Schedule picks a node for req on snap. The error is only for user
+// errors in the request (an *ExprError, for HTTP 400); "nothing fits" is
+// a Decision whose Node is nil, explained by Explain. rnd breaks ties; nil
+// means the first tied node in slot order. Schedule only reads snap: the
+// caller must keep Put and Delete out while it runs (see Snapshot). It
+// uses the snapshot's indexes for every filter that implements Narrower.
+func (s *Scheduler) Schedule(snap *Snapshot, req *Request, rnd *rand.Rand) (Decision, error) {
+	q, err := ParseRequest(req)
+	if err != nil {
+		return Decision{}, err
+	}
+	return s.ScheduleQuery(snap, q, rnd), nil
+}
+
+// ScheduleQuery is Schedule for an already parsed request.
+func (s *Scheduler) ScheduleQuery(snap *Snapshot, q *Query, rnd *rand.Rand) Decision {
+	c := s.pool.Get().(*Candidates)
+	defer s.pool.Put(c)
+	d := s.hardFilter(snap, q, c)
+	if d.Feasible == 0 {
+		return d
+	}
+	d.IgnoredSoft = s.applySoft(snap, q, c)
+	d.Node = snap.nodes[s.pick(snap, q, &c.set, rnd)]
+	return d
+}
+
+// Feasible returns, in slot order, the nodes that pass every hard filter
+// and have room for the reservation, before soft expressions and the
+// strategy narrow them; the Decision (Node nil) counts the exclusions.
+// It serves dry runs and tests.
+func (s *Scheduler) Feasible(snap *Snapshot, req *Request) ([]*Node, Decision, error) {
+	q, err := ParseRequest(req)
+	if err != nil {
+		return nil, Decision{}, err
+	}
+	c := s.pool.Get().(*Candidates)
+	defer s.pool.Put(c)
+	d := s.hardFilter(snap, q, c)
+	out := make([]*Node, 0, d.Feasible)
+	c.set.each(func(i int32) bool {
+		out = append(out, snap.nodes[i])
+		return true
+	})
+	return out, d, nil
+}
+
+// hardFilter narrows c to the nodes that pass every hard filter and fit
+// the reservation, and starts the decision with the exclusion counts.
+func (s *Scheduler) hardFilter(snap *Snapshot, q *Query, c *Candidates) Decision {
+	c.reset(snap)
+	d := Decision{Version: snap.Version(), Nodes: snap.Len()}
+	s.applyFilters(snap, q, c)
+	if c.Len() > 0 && (q.NanoCPUs > 0 || q.Memory > 0) {
+		s.applyFit(snap, q, c)
+		d.NoResources = c.Len() == 0
+	}
+	if len(c.excl) > 0 {
+		d.Exclusions = append([]Exclusion(nil), c.excl...)
+	}
+	d.Feasible = c.Len()
+	return d
+}
+
+// applyFilters runs the chain, through the indexes where a filter has
+// them and node by node where it does not.
+func (s *Scheduler) applyFilters(snap *Snapshot, q *Query, c *Candidates) {
+	for _, f := range s.filters {
+		if c.Len() == 0 {
+			return
+		}
+		c.filter = f.Name()
+		if n, ok := f.(Narrower); ok {
+			n.Narrow(q, snap, c)
+			continue
+		}
+		c.set.each(func(i int32) bool {
+			if ok, reason := f.Check(q, snap.nodes[i]); !ok {
+				c.removeOne(i, reason)
+			}
+			return true
+		})
+	}
+}
+
+// applyFit drops the candidates without room for the reservation.
+func (s *Scheduler) applyFit(snap *Snapshot, q *Query, c *Candidates) {
+	c.filter = resourcesFilter
+	reason := resourceCondition(q.NanoCPUs, q.Memory)
+	c.set.each(func(i int32) bool {
+		if !fits(snap.usedCPU[i], q.NanoCPUs, snap.totCPU[i], s.overcommit) ||
+			!fits(snap.usedMem[i], q.Memory, snap.totMem[i], s.overcommit) {
+			c.removeOne(i, reason)
+		}
+		return true
+	})
+}
+
+// applySoft applies each soft expression in turn, as if it were hard,
+// unless it would leave no candidate; it returns those it ignored.
+func (s *Scheduler) applySoft(snap *Snapshot, q *Query, c *Candidates) []string {
+	var ignored []string
+	for _, e := range q.Soft {
+		c.backup.copyFrom(&c.set)
+		c.record = false
+		s.applyFilters(snap, softQuery(e), c)
+		c.record = true
+		if c.Len() == 0 {
+			c.set.copyFrom(&c.backup)
+			ignored = append(ignored, e.String())
+		}
+	}
+	return ignored
+}
+
+// softQuery is a query holding only e, made hard.
+func softQuery(e *Expr) *Query {
+	q := &Query{}
+	h := e.Hard()
+	switch e.Kind {
+	case KindConstraint:
+		q.Constraints = []*Expr{h}
+	case KindAffinity:
+		q.Affinities = []*Expr{h}
+	default:
+		q.Whitelist = []*Expr{h}
+	}
+	return q
+}
+
+// pick returns the strategy's choice among a non-empty candidate set:
+// the best rank, ties broken by rnd.Intn over the tied nodes in slot
+// order. It makes two passes over the set rather than collecting the
+// tied nodes, so a decision allocates nothing.
+func (s *Scheduler) pick(snap *Snapshot, q *Query, set *NodeSet, rnd *rand.Rand) int32 {
+	st := s.strategy
+	reqCPU, reqMem := q.NanoCPUs, q.Memory
+	best, ties := int32(-1), 0
+	var bestScore float64
+	var bestCount int32
+	for wi, w := range set.w {
+		for w != 0 {
+			i := int32(wi*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+			sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
+			cnt := snap.count[i]
+			if best < 0 {
+				best, bestScore, bestCount, ties = i, sc, cnt, 1
+				continue
+			}
+			switch st.compare(sc, cnt, bestScore, bestCount) {
+			case -1:
+				best, bestScore, bestCount, ties = i, sc, cnt, 1
+			case 0:
+				ties++
+			}
+		}
+	}
+	if ties < 2 || rnd == nil {
+		return best
+	}
+	r := rnd.Intn(ties)
+	for wi, w := range set.w {
+		for w != 0 {
+			i := int32(wi*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+			sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
+			if st.compare(sc, snap.count[i], bestScore, bestCount) != 0 {
+				continue
+			}
+			if r == 0 {
+				return i
+			}
+			r--
+		}
+	}
+	return best
+}

@@ -1,0 +1,332 @@
+package scheduler
+
+// Snapshot is the placement state: every node plus the indexes that let
+// Schedule answer a request without looking at every node.
+//
+// Contract: the owner (the cluster) maintains one Snapshot incrementally.
+// Put and Delete cost time proportional to the size of the node touched,
+// never to the size of the cluster. A Snapshot is NOT safe for concurrent
+// use: the owner serializes Put and Delete against Schedule with its own
+// lock (Schedule only reads, so many Schedule calls may share a read
+// lock). Node values are immutable once Put: to change a node, build a new
+// *Node and Put it; never modify a Node or its containers in place, or
+// the indexes go stale. Version changes on every Put and Delete, so a
+// caller can commit a decision optimistically and retry on a stale one.
+type Snapshot struct {
+	version uint64
+	// nodes holds each node at its slot; free slots are nil and listed in
+	// free for reuse, so NodeSets stay as small as the cluster.
+	nodes []*Node
+	free  []int32
+	byID  map[string]int32
+
+	live    NodeSet
+	healthy NodeSet
+	full    NodeSet // containerslots reached: one more would exceed
+	nonzero NodeSet // nodes with at least one container
+
+	// Per-slot numbers for scoring without touching the Node.
+	usedCPU, usedMem []int64
+	totCPU, totMem   []int64
+	invCPU, invMem   []float64
+	count            []int32
+
+	names     postings // node name → slots
+	labels    map[string]*labelIndex
+	cnames    postings // container name → slots
+	cids      postings // container full ID → slots
+	cidPrefix postings // first minIDPrefix characters of an ID → slots
+	clabels   map[string]*clabelIndex
+	images    postings // every image ref (see imageRefs) → slots
+	ports     map[portKey]*portIndex
+	hostPorts map[portKey]*posting
+
+	// scratch for Put; the snapshot has a single writer.
+	keyCount map[string]int
+}
+
+// labelIndex indexes one engine label key.
+type labelIndex struct {
+	vals postings
+	has  posting // nodes that have the key at all
+}
+
+// clabelIndex indexes one container label key.
+type clabelIndex struct {
+	vals    postings
+	allHave posting // nodes whose every container has the key
+}
+
+type portKey struct {
+	port  uint16
+	proto string
+}
+
+// portIndex indexes one port and protocol by host IP ("" = all).
+type portIndex struct {
+	any  posting
+	byIP postings
+}
+
+// NewSnapshot returns an empty snapshot.
+func NewSnapshot() *Snapshot {
+	return &Snapshot{
+		byID:      map[string]int32{},
+		names:     postings{},
+		labels:    map[string]*labelIndex{},
+		cnames:    postings{},
+		cids:      postings{},
+		cidPrefix: postings{},
+		clabels:   map[string]*clabelIndex{},
+		images:    postings{},
+		ports:     map[portKey]*portIndex{},
+		hostPorts: map[portKey]*posting{},
+		keyCount:  map[string]int{},
+	}
+}
+
+// Version returns a number that changes on every Put and Delete.
+func (s *Snapshot) Version() uint64 { return s.version }
+
+// Len returns the number of nodes.
+func (s *Snapshot) Len() int { return len(s.byID) }
+
+// Node returns the node with the given ID.
+func (s *Snapshot) Node(id string) (*Node, bool) {
+	i, ok := s.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return s.nodes[i], true
+}
+
+// Nodes returns every node in slot order, the order Schedule breaks ties
+// in. The slice is new; the nodes are shared and must not be modified.
+func (s *Snapshot) Nodes() []*Node {
+	out := make([]*Node, 0, len(s.byID))
+	for _, n := range s.nodes {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// words is the size of a NodeSet covering every slot.
+func (s *Snapshot) words() int { return (len(s.nodes) + 63) / 64 }
+
+// Put adds n or replaces the node with the same ID. The snapshot keeps n:
+// the caller must not modify it afterwards.
+func (s *Snapshot) Put(n *Node) {
+	s.version++
+	i, ok := s.byID[n.ID]
+	if ok {
+		s.unindex(i, s.nodes[i])
+	} else {
+		i = s.allocSlot()
+		s.byID[n.ID] = i
+	}
+	s.nodes[i] = n
+	s.index(i, n)
+}
+
+// Delete removes the node with the given ID, if present.
+func (s *Snapshot) Delete(nodeID string) {
+	i, ok := s.byID[nodeID]
+	if !ok {
+		return
+	}
+	s.version++
+	s.unindex(i, s.nodes[i])
+	s.nodes[i] = nil
+	delete(s.byID, nodeID)
+	s.free = append(s.free, i)
+}
+
+func (s *Snapshot) allocSlot() int32 {
+	if k := len(s.free); k > 0 {
+		i := s.free[k-1]
+		s.free = s.free[:k-1]
+		return i
+	}
+	i := int32(len(s.nodes))
+	s.nodes = append(s.nodes, nil)
+	s.usedCPU = append(s.usedCPU, 0)
+	s.usedMem = append(s.usedMem, 0)
+	s.totCPU = append(s.totCPU, 0)
+	s.totMem = append(s.totMem, 0)
+	s.invCPU = append(s.invCPU, 0)
+	s.invMem = append(s.invMem, 0)
+	s.count = append(s.count, 0)
+	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
+		set.grow(s.words())
+	}
+	return i
+}
+
+func inverse(total int64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return 1 / float64(total)
+}
+
+// index adds node n at slot i to every index.
+func (s *Snapshot) index(i int32, n *Node) {
+	s.live.add(i)
+	if n.State == NodeHealthy {
+		s.healthy.add(i)
+	}
+	if SlotsFull(n) {
+		s.full.add(i)
+	}
+	if len(n.Containers) > 0 {
+		s.nonzero.add(i)
+	}
+	var cpu, mem int64
+	for _, c := range n.Containers {
+		cpu += c.NanoCPUs
+		mem += c.Memory
+	}
+	s.usedCPU[i], s.usedMem[i] = cpu, mem
+	s.totCPU[i], s.totMem[i] = n.NanoCPUs, n.Memory
+	s.invCPU[i], s.invMem[i] = inverse(n.NanoCPUs), inverse(n.Memory)
+	s.count[i] = int32(len(n.Containers))
+
+	s.names.add(n.Name, i)
+	for k, v := range n.Labels {
+		li := s.labels[k]
+		if li == nil {
+			li = &labelIndex{vals: postings{}}
+			s.labels[k] = li
+		}
+		li.vals.add(v, i)
+		li.has.add(i)
+	}
+	clear(s.keyCount)
+	for _, c := range n.Containers {
+		s.indexContainer(i, c, true)
+		for k := range c.Labels {
+			s.keyCount[k]++
+		}
+	}
+	for k, cnt := range s.keyCount {
+		if cnt == len(n.Containers) {
+			s.clabels[k].allHave.add(i)
+		}
+	}
+	for _, img := range n.Images {
+		imageRefs(img, func(ref string) { s.images.add(ref, i) })
+	}
+}
+
+// unindex removes node n at slot i from every index. Removal is
+// idempotent per (value, slot), so values shared by several containers of
+// the node need no reference counts.
+func (s *Snapshot) unindex(i int32, n *Node) {
+	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
+		set.remove(i)
+	}
+	s.usedCPU[i], s.usedMem[i], s.totCPU[i], s.totMem[i] = 0, 0, 0, 0
+	s.invCPU[i], s.invMem[i], s.count[i] = 0, 0, 0
+
+	s.names.remove(n.Name, i)
+	for k, v := range n.Labels {
+		if li := s.labels[k]; li != nil {
+			li.vals.remove(v, i)
+			li.has.remove(i)
+			if li.has.n == 0 {
+				delete(s.labels, k)
+			}
+		}
+	}
+	for _, c := range n.Containers {
+		s.indexContainer(i, c, false)
+	}
+	for _, c := range n.Containers {
+		for k := range c.Labels {
+			if ci := s.clabels[k]; ci != nil && len(ci.vals) == 0 {
+				delete(s.clabels, k)
+			}
+		}
+	}
+	for _, img := range n.Images {
+		imageRefs(img, func(ref string) { s.images.remove(ref, i) })
+	}
+}
+
+// indexContainer adds (or removes) one container's names, ID, labels and
+// ports at slot i.
+func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
+	op := postings.remove
+	if add {
+		op = postings.add
+	}
+	for _, name := range c.Names {
+		op(s.cnames, name, i)
+	}
+	op(s.cids, c.ID, i)
+	if len(c.ID) >= minIDPrefix {
+		op(s.cidPrefix, c.ID[:minIDPrefix], i)
+	}
+	for k, v := range c.Labels {
+		ci := s.clabels[k]
+		if ci == nil {
+			if !add {
+				continue
+			}
+			ci = &clabelIndex{vals: postings{}}
+			s.clabels[k] = ci
+		}
+		op(ci.vals, v, i)
+		if !add {
+			ci.allHave.remove(i)
+		}
+	}
+	for _, p := range c.Ports {
+		key := portKey{p.HostPort, p.Proto}
+		if c.NetworkMode == "host" {
+			s.hostPort(key, i, add)
+		}
+		pi := s.ports[key]
+		if pi == nil {
+			if !add {
+				continue
+			}
+			pi = &portIndex{byIP: postings{}}
+			s.ports[key] = pi
+		}
+		ip := p.HostIP
+		if allAddresses(ip) {
+			ip = ""
+		}
+		if add {
+			pi.any.add(i)
+		} else {
+			pi.any.remove(i)
+		}
+		op(pi.byIP, ip, i)
+		if pi.any.n == 0 {
+			delete(s.ports, key)
+		}
+	}
+}
+
+func (s *Snapshot) hostPort(key portKey, i int32, add bool) {
+	hp := s.hostPorts[key]
+	if hp == nil {
+		if !add {
+			return
+		}
+		hp = &posting{}
+		s.hostPorts[key] = hp
+	}
+	if add {
+		hp.add(i)
+		return
+	}
+	hp.remove(i)
+	if hp.n == 0 {
+		delete(s.hostPorts, key)
+	}
+}
