@@ -1,0 +1,118 @@
+package filters
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/scheduler"
+	"github.com/swarmlab/swarm/scheduler/schedtest"
+)
+
+// churnedSnapshot builds a snapshot the way the cluster does: nodes come,
+// are replaced and go, so the indexes' removal paths are exercised.
+func churnedSnapshot(r *rand.Rand, n int) *scheduler.Snapshot {
+	snap := scheduler.NewSnapshot()
+	for _, nd := range schedtest.RandomCluster(r, n) {
+		snap.Put(nd)
+	}
+	for i, nd := range schedtest.RandomCluster(r, n) {
+		switch r.Intn(4) {
+		case 0:
+			snap.Put(nd) // replace
+		case 1:
+			snap.Delete(nd.ID)
+		case 2:
+			if i%2 == 0 {
+				snap.Delete(nd.ID)
+				snap.Put(nd) // come back in a recycled slot
+			}
+		}
+	}
+	return snap
+}
+
+func sortedExclusions(es []scheduler.Exclusion) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, fmt.Sprintf("%s|%s|%d", e.Filter, e.Reason, e.Nodes))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestFastPathMatchesReference holds Schedule (indexes, incremental
+// numbers) to ScheduleReference (every filter on every node) on random
+// churned clusters and random requests, for every strategy.
+func TestFastPathMatchesReference(t *testing.T) {
+	placed := 0
+	for seed := int64(0); seed < 300; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		size := 1 + r.Intn(60)
+		snap := churnedSnapshot(r, size)
+		for _, st := range []scheduler.Strategy{scheduler.Spread, scheduler.Binpack, scheduler.Random} {
+			s := scheduler.New(scheduler.Config{Filters: Default(), Strategy: st})
+			for k := 0; k < 5; k++ {
+				req := schedtest.RandomRequest(r, size)
+				fast, err1 := s.Schedule(snap, req, rand.New(rand.NewSource(seed*7+int64(k))))
+				ref, err2 := s.ScheduleReference(snap, req, rand.New(rand.NewSource(seed*7+int64(k))))
+				require.Equal(t, err1, err2)
+				if err1 != nil {
+					continue
+				}
+				ctx := fmt.Sprintf("seed %d %s request %+v", seed, st, req)
+				require.Equal(t, ref.Feasible, fast.Feasible, ctx)
+				require.Equal(t, ref.NoResources, fast.NoResources, ctx)
+				require.Equal(t, sortedExclusions(ref.Exclusions), sortedExclusions(fast.Exclusions), ctx)
+				require.Equal(t, ref.IgnoredSoft, fast.IgnoredSoft, ctx)
+				require.Equal(t, ref.Node, fast.Node, ctx)
+				if fast.Node != nil {
+					placed++
+				}
+			}
+		}
+	}
+	// The generator must produce placements and refusals alike, or the
+	// comparison proves little.
+	assert.Greater(t, placed, 1000)
+	assert.Less(t, placed, 4400)
+}
+
+// TestNoPlacementViolatesHardFilters checks every placement on random
+// clusters against each filter's per-node Check and the reservation.
+func TestNoPlacementViolatesHardFilters(t *testing.T) {
+	for seed := int64(1000); seed < 1200; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		size := 1 + r.Intn(40)
+		snap := churnedSnapshot(r, size)
+		s := scheduler.New(scheduler.Config{Filters: Default()})
+		for k := 0; k < 10; k++ {
+			req := schedtest.RandomRequest(r, size)
+			d, err := s.Schedule(snap, req, r)
+			if err != nil || d.Node == nil {
+				continue
+			}
+			q, err := scheduler.ParseRequest(req)
+			require.NoError(t, err)
+			for _, f := range Default() {
+				ok, reason := f.Check(q, d.Node)
+				assert.True(t, ok, "seed %d: %s placed on %s despite %q", seed, f.Name(), d.Node.Name, reason)
+			}
+			var cpu, mem int64
+			for _, c := range d.Node.Containers {
+				cpu += c.NanoCPUs
+				mem += c.Memory
+			}
+			if q.NanoCPUs > 0 {
+				assert.LessOrEqual(t, float64(cpu+q.NanoCPUs), float64(d.Node.NanoCPUs)*1.05)
+			}
+			if q.Memory > 0 {
+				assert.LessOrEqual(t, float64(mem+q.Memory), float64(d.Node.Memory)*1.05)
+			}
+		}
+	}
+}
