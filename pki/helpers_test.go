@@ -67,7 +67,10 @@ func (s *tlsServer) port(t *testing.T) string {
 	return port
 }
 
-// clientTLS trusts caPath and presents b's certificate when b is set.
+// clientTLS trusts caPath and presents b's certificate when b is set —
+// always, even when its issuer is not among the CAs the server asks for,
+// which Go's client would otherwise skip: the server must be the one to
+// refuse it.
 func clientTLS(t *testing.T, caPath string, b *Bundle) *tls.Config {
 	t.Helper()
 	pool, err := certPool(caPath)
@@ -76,7 +79,7 @@ func clientTLS(t *testing.T, caPath string, b *Bundle) *tls.Config {
 	if b != nil {
 		pair, err := tlsPair(b.Cert, b.Key)
 		require.NoError(t, err)
-		cfg.Certificates = []tls.Certificate{pair}
+		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
 	}
 	return cfg
 }

@@ -110,13 +110,15 @@ func TestTLSVerifyRefusesBadClients(t *testing.T) {
 		name   string
 		client *tls.Config
 		ok     bool
+		// wantLog is why the server refused, as it logs it.
+		wantLog string
 	}{
-		{"no certificate", clientTLS(t, layout.CA, nil), false},
-		{"certificate from another CA", clientTLS(t, layout.CA, &otherClient), false},
-		{"expired certificate", clientTLS(t, layout.CA, &expired), false},
-		{"server certificate used as client", clientTLS(t, layout.CA, &serverCert), false},
-		{"TLS 1.1", func() *tls.Config { c := clientTLS(t, layout.CA, &good); c.MaxVersion = tls.VersionTLS11; return c }(), false},
-		{"signed by the CA", clientTLS(t, layout.CA, &good), true},
+		{"no certificate", clientTLS(t, layout.CA, nil), false, "client didn't provide a certificate"},
+		{"certificate from another CA", clientTLS(t, layout.CA, &otherClient), false, "unknown authority"},
+		{"expired certificate", clientTLS(t, layout.CA, &expired), false, "expired"},
+		{"server certificate used as client", clientTLS(t, layout.CA, &serverCert), false, "incompatible key usage"},
+		{"TLS 1.1", func() *tls.Config { c := clientTLS(t, layout.CA, &good); c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11; return c }(), false, "unsupported versions"},
+		{"signed by the CA", clientTLS(t, layout.CA, &good), true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,8 +128,10 @@ func TestTLSVerifyRefusesBadClients(t *testing.T) {
 				require.Error(t, err, "the server must refuse this client")
 				assert.Contains(t, err.Error(), "tls")
 				assert.Equal(t, int32(0), srv.calls.Load(), "the handler must not run for a refused client")
-				assert.Eventually(t, func() bool { return strings.Contains(srv.errLog.String(), "TLS handshake error") },
-					5*time.Second, 10*time.Millisecond, "the server logs the refused handshake")
+				assert.Eventually(t, func() bool {
+					log := srv.errLog.String()
+					return strings.Contains(log, "TLS handshake error") && strings.Contains(log, tt.wantLog)
+				}, 5*time.Second, 10*time.Millisecond, "the server logs why it refused the handshake")
 				return
 			}
 			require.NoError(t, err)
