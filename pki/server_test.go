@@ -117,7 +117,11 @@ func TestTLSVerifyRefusesBadClients(t *testing.T) {
 		{"certificate from another CA", clientTLS(t, layout.CA, &otherClient), false, "unknown authority"},
 		{"expired certificate", clientTLS(t, layout.CA, &expired), false, "expired"},
 		{"server certificate used as client", clientTLS(t, layout.CA, &serverCert), false, "incompatible key usage"},
-		{"TLS 1.1", func() *tls.Config { c := clientTLS(t, layout.CA, &good); c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11; return c }(), false, "unsupported versions"},
+		{"TLS 1.1", func() *tls.Config {
+			c := clientTLS(t, layout.CA, &good)
+			c.MinVersion, c.MaxVersion = tls.VersionTLS10, tls.VersionTLS11
+			return c
+		}(), false, "unsupported versions"},
 		{"signed by the CA", clientTLS(t, layout.CA, &good), true, ""},
 	}
 	for _, tt := range tests {
