@@ -205,3 +205,19 @@ func TestCreateInvalidOptionsWriteNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestLayoutInstructions(t *testing.T) {
+	layout := testCreate(t, CreateOptions{Managers: []string{"m"}, Nodes: []Node{{Name: "n1", IP: net.ParseIP("10.0.0.5")}}})
+	text := layout.Instructions()
+	for _, want := range []string{
+		"--tlsverify --tlscacert " + layout.Nodes["n1"].CA,
+		"--engine-tlscert " + layout.ManagerClient.Cert,
+		"--tlskey " + layout.Manager.Key,
+		"DOCKER_CERT_PATH=" + layout.Clients[DefaultClient].Dir,
+		"tcp://0.0.0.0:2376", "tcp://0.0.0.0:3376",
+	} {
+		assert.Contains(t, text, want)
+	}
+	reuse := Layout{Nodes: map[string]Bundle{"n2": bundleAt("d", "nodes/n2")}}
+	assert.NotContains(t, reuse.Instructions(), "swarm manage", "nothing about bundles that were not issued")
+}
