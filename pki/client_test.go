@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -182,4 +183,17 @@ func startEngine(t *testing.T, tt engineCase) (string, func() int32) {
 	}
 	srv := startTLSServer(t, cfg, ok)
 	return srv.Listener.Addr().String(), srv.calls.Load
+}
+
+func TestExplainVerifyErrorLeavesOtherErrorsAlone(t *testing.T) {
+	assert.NoError(t, ExplainVerifyError("10.0.0.5:2376", nil))
+	refused := errors.New("dial tcp 10.0.0.5:2376: connect: connection refused")
+	assert.Same(t, refused, ExplainVerifyError("10.0.0.5:2376", refused))
+	// A HostnameError built by hand (as x509 returns it, by value) is
+	// explained even without a live handshake.
+	cert := &x509.Certificate{DNSNames: []string{"node1"}, IPAddresses: []net.IP{net.ParseIP("10.0.0.9")}}
+	err := fmt.Errorf("wrapped: %w", x509.HostnameError{Certificate: cert, Host: "node1.lan"})
+	explained := ExplainVerifyError("node1.lan:2376", err)
+	assert.Contains(t, explained.Error(), "--node node1.lan=IP")
+	assert.Contains(t, explained.Error(), "DNS SANs [node1] and IP SANs [10.0.0.9]")
 }

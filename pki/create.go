@@ -134,9 +134,14 @@ func Create(opts CreateOptions) (Layout, error) {
 	// Sign everything before writing anything, so a signing failure leaves
 	// no half-written directory behind.
 	var plan []planned
+	if !now.Before(ca.cert.NotAfter) {
+		return Layout{}, fmt.Errorf("CA %s expired on %s: create a new one with --force and redistribute the certificates",
+			layout.CA, ca.cert.NotAfter.UTC().Format(time.RFC3339))
+	}
 	leaf := func(b Bundle, spec leafSpec) {
 		spec.notBefore = now.Add(-clockSkew)
-		spec.notAfter = now.Add(validity)
+		// A leaf outliving its CA would fail verification anyway.
+		spec.notAfter = minTime(now.Add(validity), ca.cert.NotAfter)
 		plan = append(plan, planned{bundle: b, spec: spec})
 	}
 	if len(opts.Managers) > 0 {
@@ -183,6 +188,13 @@ func Create(opts CreateOptions) (Layout, error) {
 		}
 	}
 	return layout, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // planned is one leaf to sign and where it goes.

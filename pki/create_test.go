@@ -221,3 +221,18 @@ func TestLayoutInstructions(t *testing.T) {
 	reuse := Layout{Nodes: map[string]Bundle{"n2": bundleAt("d", "nodes/n2")}}
 	assert.NotContains(t, reuse.Instructions(), "swarm manage", "nothing about bundles that were not issued")
 }
+
+func TestCreateReuseCALeavesNeverOutliveTheCA(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "certs")
+	now := time.Now()
+	first := testCreate(t, CreateOptions{Out: out, Managers: []string{"m"}, Now: now})
+	caEnd := readCert(t, first.CA).NotAfter
+
+	l := testCreate(t, CreateOptions{Out: out, ReuseCA: true, Clients: []string{"late"}, Now: caEnd.Add(-time.Hour)})
+	assert.Equal(t, caEnd, readCert(t, l.Clients["late"].Cert).NotAfter)
+
+	_, err := Create(CreateOptions{Out: out, ReuseCA: true, Clients: []string{"later"}, Now: caEnd.Add(time.Hour)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "expired on")
+	assert.Contains(t, err.Error(), "--force")
+}
