@@ -2,101 +2,28 @@ package api
 
 import (
 	"context"
-	"net/http"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/api/types/volume"
-
+	"github.com/swarmlab/swarm/cluster"
 	"github.com/swarmlab/swarm/scheduler"
 )
 
-// The types below mirror the cluster package's read model (see
-// cluster-surface.md). They are declared here so api does not depend on
-// cluster; cmd/swarm adapts *cluster.Cluster to Cluster. Values are
-// snapshots: api never mutates them.
+// The cluster's read model, re-served by the API. Values are snapshots
+// shared with the cluster's cache: api never mutates them.
+type (
+	Node          = cluster.Node
+	Container     = cluster.Container
+	Image         = cluster.Image
+	Network       = cluster.Network
+	Volume        = cluster.Volume
+	Info          = cluster.Info
+	Event         = cluster.Event
+	Endpoint      = cluster.Endpoint
+	CreateRequest = cluster.CreateRequest
+)
 
-// Node is one engine as the API shows it.
-type Node struct {
-	ID, Name, Addr, IP string
-	State              scheduler.NodeState
-	Labels             map[string]string
-	NCPU               int
-	Memory             int64
-	ReservedCPUs       float64
-	ReservedMemory     int64
-	Containers         int
-	Running            int
-	Paused             int
-	Stopped            int
-	ServerVersion      string
-	// APIVersion is the highest API version the engine speaks ("1.47").
-	APIVersion string
-	Err        string
-	UpdatedAt  time.Time
-}
-
-// Healthy reports whether the node may serve requests and take containers.
-func (n Node) Healthy() bool { return n.State == scheduler.NodeHealthy }
-
-// Container is one cached container and the node that owns it.
-type Container struct {
-	Node    Node
-	Summary container.Summary
-}
-
-// Image is one cached image on one node.
-type Image struct {
-	Node    Node
-	Summary image.Summary
-}
-
-// Network is one cached network on one node.
-type Network struct {
-	Node    Node
-	Summary network.Summary
-}
-
-// Volume is one cached volume on one node.
-type Volume struct {
-	Node   Node
-	Volume volume.Volume
-}
-
-// Info is what the manager says about itself in `docker info`.
-type Info struct {
-	Strategy string
-	Filters  []string
-}
-
-// Event is one engine (or manager) event and the node it came from.
-type Event struct {
-	events.Message
-	Node Node
-}
-
-// Endpoint is how api reaches one engine over raw HTTP. Client carries the
-// TLS configuration; hijacked requests dial URL's host with the same
-// transport settings.
-type Endpoint struct {
-	Node       Node
-	URL        string
-	Client     *http.Client
-	APIVersion string
-}
-
-// CreateRequest is one `docker create` as the cluster schedules it.
-// RegistryAuth is the raw X-Registry-Auth header: forwarded, never logged.
-type CreateRequest struct {
-	Name         string
-	Config       *container.Config
-	HostConfig   *container.HostConfig
-	Networking   *network.NetworkingConfig
-	RegistryAuth string
-}
+// healthy reports whether a node may serve requests and take containers.
+func healthy(n Node) bool { return n.State == scheduler.NodeHealthy }
 
 // Inventory is the cache the manager answers reads from. Calls never reach
 // an engine and must be cheap and safe for concurrent use.
@@ -143,10 +70,25 @@ type EventSource interface {
 	Subscribe(since time.Time) (replay []Event, sub Subscription)
 }
 
-// Cluster is everything the API needs from the cluster.
+// Cluster is everything the API needs from the cluster. FromCluster
+// adapts *cluster.Cluster; tests use fakes.
 type Cluster interface {
 	Inventory
 	ContainerWriter
 	Forwarder
 	EventSource
 }
+
+// FromCluster adapts the live cluster to the API.
+func FromCluster(c *cluster.Cluster) Cluster { return liveCluster{c} }
+
+type liveCluster struct{ *cluster.Cluster }
+
+func (l liveCluster) Subscribe(since time.Time) ([]Event, Subscription) {
+	replay, sub := l.Cluster.Subscribe(since)
+	return replay, liveSubscription{sub}
+}
+
+type liveSubscription struct{ *cluster.Subscription }
+
+func (s liveSubscription) Events() <-chan Event { return s.C }

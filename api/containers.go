@@ -72,7 +72,7 @@ func clusterSummary(c Container) container.Summary {
 			s.Ports = append(s.Ports, p)
 		}
 	}
-	if !c.Node.Healthy() {
+	if !healthy(c.Node) {
 		s.Status = hostDown
 	}
 	return s
@@ -131,7 +131,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []container.Summary{}
 	for _, c := range cs {
-		if !all && (!c.Node.Healthy() || !isUp(c.Summary.State)) {
+		if !all && (!healthy(c.Node) || !isUp(c.Summary.State)) {
 			continue
 		}
 		switch {

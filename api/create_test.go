@@ -12,6 +12,9 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/cluster"
+	"github.com/swarmlab/swarm/scheduler"
 )
 
 func TestCreateContainer(t *testing.T) {
@@ -43,9 +46,10 @@ func TestCreateContainerErrors(t *testing.T) {
 		status            int
 		want              string
 	}{
-		{"bad expression", "", `{"Image":"redis"}`, fmt.Errorf("%w: constraint:model=~[: bad regexp", ErrInvalid), 400, "bad regexp"},
+		{"bad expression", "", `{"Image":"redis"}`, fmt.Errorf("create: %w", &scheduler.ExprError{What: "constraint", Expr: "model=~[", Reason: "bad regexp"}), 400, "bad regexp"},
+		{"invalid request", "", `{"Image":"redis"}`, fmt.Errorf("create: %w", ErrInvalid), 400, "invalid request"},
 		{"name conflict", "name=redis", `{"Image":"redis"}`, fmt.Errorf(`Conflict. The container name "/redis" is already in use: %w`, ErrNameConflict), 409, "already in use"},
-		{"no fit", "", `{"Image":"redis"}`, fmt.Errorf("%w: unable to find a node that satisfies the following conditions\n[port 80 (Bridge mode)]", ErrNoFit), 500, "unable to find a node that satisfies"},
+		{"no fit", "", `{"Image":"redis"}`, fmt.Errorf("create: %w", &cluster.NoFitError{Explanation: "Unable to find a node that satisfies the following conditions\n[port 80 (Bridge mode)]"}), 500, "Unable to find a node that satisfies"},
 		{"image missing everywhere", "", `{"Image":"ghost:1"}`, fmt.Errorf("create: %w", ErrImageNotFound), 404, `{"message":"No such image: ghost:1"}`},
 		{"engine conflict kept", "", `{"Image":"redis"}`, fmt.Errorf("create on backend1: %w", cerrdefs.ErrConflict), 409, "conflict"},
 		{"malformed json", "", `{"Image":`, nil, 400, "malformed JSON body"},
@@ -96,7 +100,7 @@ func TestRenameAndRemove(t *testing.T) {
 		want         string
 	}{
 		{http.MethodPost, "/v1.41/containers/backend1/redis/rename?name=cache", 204, ""},
-		{http.MethodPost, "/containers/redis/rename?name=taken", 409, "name already in use"},
+		{http.MethodPost, "/containers/redis/rename?name=taken", 409, "name conflict"},
 		{http.MethodPost, "/containers/redis/rename", 400, "missing new name"},
 		{http.MethodPost, "/containers/redis/rename?name=-bad", 400, "invalid container name"},
 		{http.MethodDelete, "/v1.41/containers/backend1/redis?force=1&v=1", 204, ""},

@@ -5,42 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/containerd/errdefs/pkg/errhttp"
+
+	"github.com/swarmlab/swarm/cluster"
+	"github.com/swarmlab/swarm/scheduler"
 )
 
-// Errors the Cluster implementation returns (wrapped with context; api
-// checks them with errors.Is/As). The adapter in cmd/swarm translates the
-// cluster package's errors into these until api imports cluster directly.
+// Errors the cluster returns, wrapped with context; api checks them with
+// errors.Is/As in statusFor and returns them from its own lookups.
 var (
 	// ErrNotFound: no such container, node, network, volume or image.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = cluster.ErrNotFound
 	// ErrNameConflict: the container name is taken somewhere in the cluster.
-	ErrNameConflict = errors.New("name already in use")
+	ErrNameConflict = cluster.ErrNameConflict
 	// ErrImageNotFound: the image of a create is on no node; the CLI
 	// reacts to the 404 by pulling through the manager and retrying.
-	ErrImageNotFound = errors.New("no such image")
+	ErrImageNotFound = cluster.ErrImageNotFound
 	// ErrNodeUnavailable: the owning node is not healthy.
-	ErrNodeUnavailable = errors.New("node unavailable")
-	// ErrInvalid: the request is malformed (e.g. a bad constraint
-	// expression); the error text says what.
-	ErrInvalid = errors.New("invalid request")
-	// ErrNoFit: the scheduler found no node; the error text is its
-	// explanation.
-	ErrNoFit = errors.New("no node fits")
+	ErrNodeUnavailable = cluster.ErrNodeUnavailable
+	// ErrInvalid: the request is malformed; the error text says what.
+	ErrInvalid = cluster.ErrInvalidRequest
 )
 
-// AmbiguousError says a reference matched several containers.
-type AmbiguousError struct {
-	Ref        string
-	Candidates []string
-}
-
-func (e *AmbiguousError) Error() string {
-	return fmt.Sprintf("multiple containers match %q: %s; use the full ID or node/name",
-		e.Ref, strings.Join(e.Candidates, ", "))
-}
+// AmbiguousError says a reference matched several objects.
+type AmbiguousError = cluster.AmbiguousError
 
 // errorBody is the engine's error shape; the CLI prints Message.
 type errorBody struct {
@@ -51,8 +40,10 @@ type errorBody struct {
 func statusFor(err error) int {
 	var amb *AmbiguousError
 	var maxBytes *http.MaxBytesError
+	var expr *scheduler.ExprError
+	var noFit *cluster.NoFitError
 	switch {
-	case errors.As(err, &amb):
+	case errors.As(err, &amb), errors.As(err, &expr):
 		return http.StatusBadRequest
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge
@@ -64,7 +55,9 @@ func statusFor(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrNodeUnavailable):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrNoFit):
+	case errors.As(err, &noFit):
+		// Classic Swarm answered "no node fits" with 500 and the
+		// scheduler's explanation as the message.
 		return http.StatusInternalServerError
 	}
 	// Engine errors come back from the Docker SDK classified by

@@ -77,7 +77,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, ep Endpoint, pa
 // endpointFor returns the engine endpoint of a node, refusing unhealthy
 // nodes with a message that says which node and why.
 func (s *Server) endpointFor(n Node) (Endpoint, error) {
-	if !n.Healthy() {
+	if !healthy(n) {
 		msg := fmt.Sprintf("node %s (%s) is %s", n.Name, n.Addr, n.State)
 		if n.Err != "" {
 			msg += ": " + n.Err
@@ -201,7 +201,7 @@ func (s *Server) execEndpoint(r *http.Request, id string) (Endpoint, error) {
 		}
 	}
 	for _, n := range s.cluster.Nodes() {
-		if !n.Healthy() {
+		if !healthy(n) {
 			continue
 		}
 		ep, err := s.cluster.Endpoint(n.ID)

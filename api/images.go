@@ -60,7 +60,7 @@ func (s *Server) imageEndpoints(ref string) ([]Endpoint, error) {
 	var eps []Endpoint
 	seen := map[string]bool{}
 	for _, im := range s.cluster.Images() {
-		if seen[im.Node.ID] || !im.Node.Healthy() || !matchImage(im.Summary, ref) {
+		if seen[im.Node.ID] || !healthy(im.Node) || !matchImage(im.Summary, ref) {
 			continue
 		}
 		ep, err := s.cluster.Endpoint(im.Node.ID)
@@ -81,7 +81,7 @@ func (s *Server) imageEndpoints(ref string) ([]Endpoint, error) {
 func (s *Server) healthyEndpoints() ([]Endpoint, error) {
 	var eps []Endpoint
 	for _, n := range s.cluster.Nodes() {
-		if !n.Healthy() {
+		if !healthy(n) {
 			continue
 		}
 		if ep, err := s.cluster.Endpoint(n.ID); err == nil {

@@ -44,7 +44,8 @@ func locate(kind, ref string, items []located) (located, error) {
 		names[i] = h.node.Name + "/" + h.name
 	}
 	sort.Strings(names)
-	return located{}, &AmbiguousError{Ref: ref, Candidates: names}
+	return located{}, fmt.Errorf("%s %q exists on several nodes (%s); name one as node/name: %w",
+		kind, ref, strings.Join(names, ", "), ErrInvalid)
 }
 
 // splitNode splits "node/name" when node is a known node.
@@ -71,7 +72,7 @@ func (s *Server) placeObject(name string) (Endpoint, string, error) {
 	var best *Node
 	nodes := s.cluster.Nodes()
 	for i, n := range nodes {
-		if n.Healthy() && (best == nil || n.Containers < best.Containers) {
+		if healthy(n) && (best == nil || n.Containers < best.Containers) {
 			best = &nodes[i]
 		}
 	}

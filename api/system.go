@@ -22,7 +22,7 @@ import (
 func clusterAPIVersion(nodes []Node) string {
 	v := maxAPIVersion
 	for _, n := range nodes {
-		if !n.Healthy() || n.APIVersion == "" {
+		if !healthy(n) || n.APIVersion == "" {
 			continue
 		}
 		if compareVersions(n.APIVersion, v) < 0 {
