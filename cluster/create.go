@@ -33,7 +33,8 @@ var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 // reservation is an in-flight create holding its name, ports and
 // resources on a node until the engine answers.
 type reservation struct {
-	n    *node
+	n        *node
+	nodeName string // n.name at reservation time, readable without the lock
 	id   string // "creating-<seq>", never an engine ID
 	name string
 }
@@ -83,8 +84,8 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Conta
 		if !isEngineFailure(err) || attempt >= c.cfg.CreateRetry || ctx.Err() != nil {
 			return Container{}, err
 		}
-		c.log.Warn("create failed; retrying on another node", "node", res.n.name, "err", err)
-		excluded = append(excluded, res.n.name)
+		c.log.Warn("create failed; retrying on another node", "node", res.nodeName, "err", err)
+		excluded = append(excluded, res.nodeName)
 	}
 }
 
@@ -140,7 +141,7 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 	if n == nil {
 		return nil, false, fmt.Errorf("create container: scheduler chose unknown node %s: %w", d.Node.ID, ErrNodeUnavailable)
 	}
-	res := &reservation{n: n, id: "creating-" + strconv.FormatUint(c.nextSeqLocked(), 10), name: r.Name}
+	res := &reservation{n: n, nodeName: n.name, id: "creating-" + strconv.FormatUint(c.nextSeqLocked(), 10), name: r.Name}
 	e := &entry{
 		name:        r.Name,
 		reservation: true,
@@ -188,11 +189,11 @@ func nodeHasImage(sn *scheduler.Node, ref string) bool {
 // createOn runs the engine side of a reserved create and settles the
 // reservation either way.
 func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequest, cfg *container.Config, host *container.HostConfig, hasImage bool) (Container, error) {
-	n := res.n
+	n, nodeName := res.n, res.nodeName
 	if !hasImage {
 		if err := n.eng.PullImage(ctx, cfg.Image, req.RegistryAuth); err != nil {
 			c.unreserve(res)
-			return Container{}, fmt.Errorf("create container on %s: %w", n.name, err)
+			return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
 		}
 	}
 	cctx, cancel := c.callCtx(ctx)
@@ -206,9 +207,9 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
 			// The cache said the node had it; it was removed meanwhile.
 			signal(n.resync)
-			return Container{}, fmt.Errorf("No such image: %s (on %s): %w", cfg.Image, n.name, ErrImageNotFound)
+			return Container{}, fmt.Errorf("No such image: %s (on %s): %w", cfg.Image, nodeName, ErrImageNotFound)
 		}
-		return Container{}, fmt.Errorf("create container on %s: %w", n.name, err)
+		return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
 	}
 	seq := c.nextSeq()
 	cctx, cancel = c.callCtx(ctx)

@@ -163,10 +163,11 @@ func (c *Cluster) markSynced(n *node) {
 		evs = append(evs, c.engineEventLocked(n, ActionEngineConnect))
 	}
 	c.putNodeLocked(n)
+	name := n.name
 	c.mu.Unlock()
 	c.publish(evs...)
 	if len(evs) > 0 {
-		c.log.Info("engine connected", "node", n.name, "addr", n.addr)
+		c.log.Info("engine connected", "node", name, "addr", n.addr)
 	}
 }
 

@@ -22,7 +22,7 @@ func (c *Cluster) watch(ctx context.Context, n *node) {
 	attempt := 0
 	for ctx.Err() == nil {
 		if attempt > 0 {
-			if !sleep(ctx, backoff(c.cfg.RefreshMinInterval/10, c.cfg.RefreshMaxInterval, attempt, rnd)) {
+			if !sleep(ctx, backoff(c.streamRetryBase(), c.cfg.RefreshMaxInterval, attempt, rnd)) {
 				return
 			}
 		}
@@ -86,6 +86,12 @@ func (c *Cluster) drain(ctx context.Context, n *node, q *queue, seen *dedupe, si
 		}
 		c.handleEvent(ctx, n, m)
 	}
+}
+
+// streamRetryBase is the first reconnect delay of a broken event stream:
+// short, because dockerd replays only its last 256 events on resume.
+func (c *Cluster) streamRetryBase() time.Duration {
+	return min(time.Second, c.cfg.RefreshMinInterval/10)
 }
 
 // engineNow is the current time in n's engine clock.

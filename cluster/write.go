@@ -43,27 +43,27 @@ func (c *Cluster) Endpoint(nodeID string) (Endpoint, error) {
 	return Endpoint{Node: view, URL: url, Client: hc, APIVersion: version}, nil
 }
 
-// node looks up a node by ID or name and returns it with its engine.
-func (c *Cluster) node(ref string) (*node, error) {
+// node looks up a node by ID or name and returns it with its name.
+func (c *Cluster) node(ref string) (*node, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.nodeByIDLocked(ref)
 	if n == nil || n.eng == nil {
-		return nil, fmt.Errorf("node %q: %w", ref, ErrNotFound)
+		return nil, "", fmt.Errorf("node %q: %w", ref, ErrNotFound)
 	}
-	return n, nil
+	return n, n.name, nil
 }
 
 // Refresh re-inspects one container now, so that after a forwarded
 // start/stop/kill/pause the next read is right. A container the engine no
 // longer has is dropped from the cache.
 func (c *Cluster) Refresh(ctx context.Context, nodeID, containerID string) error {
-	n, err := c.node(nodeID)
+	n, name, err := c.node(nodeID)
 	if err != nil {
 		return err
 	}
 	if err := c.inspect(ctx, n, containerID); err != nil {
-		return fmt.Errorf("refresh container %s on %s: %w", containerID, n.name, err)
+		return fmt.Errorf("refresh container %s on %s: %w", containerID, name, err)
 	}
 	return nil
 }
@@ -71,12 +71,12 @@ func (c *Cluster) Refresh(ctx context.Context, nodeID, containerID string) error
 // RefreshNode re-lists one kind of object on a node: "images", "networks",
 // "volumes" or "containers", after the API forwarded a change to them.
 func (c *Cluster) RefreshNode(ctx context.Context, nodeID, what string) error {
-	n, err := c.node(nodeID)
+	n, name, err := c.node(nodeID)
 	if err != nil {
 		return err
 	}
 	if err := c.refreshObjects(ctx, n, what); err != nil {
-		return fmt.Errorf("refresh %s on %s: %w", what, n.name, err)
+		return fmt.Errorf("refresh %s on %s: %w", what, name, err)
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) erro
 		c.mu.Unlock()
 		return fmt.Errorf("rename %s: %w", ref, err)
 	}
-	id := e.summary.ID
+	id, nodeName := e.summary.ID, n.name
 	if holder, taken := c.names[name]; taken && holder != id {
 		c.mu.Unlock()
 		return fmt.Errorf(`rename %s: Conflict. The container name "/%s" is already in use by container %q: %w`, ref, name, holder, ErrNameConflict)
@@ -112,11 +112,11 @@ func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) erro
 			c.releaseNameLocked(name, id)
 		}
 		c.mu.Unlock()
-		return fmt.Errorf("rename %s on %s: %w", ref, n.name, err)
+		return fmt.Errorf("rename %s on %s: %w", ref, nodeName, err)
 	}
 	if err := c.inspect(ctx, n, id); err != nil {
 		signal(n.resync)
-		return fmt.Errorf("rename %s on %s: renamed, but re-reading it failed: %w", ref, n.name, err)
+		return fmt.Errorf("rename %s on %s: renamed, but re-reading it failed: %w", ref, nodeName, err)
 	}
 	return nil
 }
@@ -129,7 +129,7 @@ func (c *Cluster) RemoveContainer(ctx context.Context, ref string, force, volume
 		c.mu.Unlock()
 		return fmt.Errorf("remove %s: %w", ref, err)
 	}
-	id := e.summary.ID
+	id, nodeName := e.summary.ID, n.name
 	c.mu.Unlock()
 	cctx, cancel := c.callCtx(ctx)
 	err = n.eng.RemoveContainer(cctx, id, force, volumes)
@@ -138,7 +138,7 @@ func (c *Cluster) RemoveContainer(ctx context.Context, ref string, force, volume
 		if isEngineFailure(err) {
 			c.failNode(n, err)
 		}
-		return fmt.Errorf("remove %s on %s: %w", ref, n.name, err)
+		return fmt.Errorf("remove %s on %s: %w", ref, nodeName, err)
 	}
 	c.mu.Lock()
 	c.removeLocked(n, id, c.nextSeqLocked())
