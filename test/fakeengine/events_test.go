@@ -42,13 +42,17 @@ func TestLifecycleEvents(t *testing.T) {
 	}{
 		{name: "start", do: start, want: []string{"network connect", "container start"}, state: "running"},
 		{name: "stop", running: true,
-			do:   func(ctx context.Context, cli *client.Client, id string) error { return cli.ContainerStop(ctx, id, container.StopOptions{}) },
+			do: func(ctx context.Context, cli *client.Client, id string) error {
+				return cli.ContainerStop(ctx, id, container.StopOptions{})
+			},
 			want: []string{"container kill", "container die", "network disconnect", "container stop"}, state: "exited", attr: map[string]string{"signal": "15"}},
 		{name: "kill", running: true,
 			do:   func(ctx context.Context, cli *client.Client, id string) error { return cli.ContainerKill(ctx, id, "") },
 			want: []string{"container kill", "container die", "network disconnect"}, state: "exited", attr: map[string]string{"signal": "9"}},
 		{name: "kill HUP keeps it running", running: true,
-			do:   func(ctx context.Context, cli *client.Client, id string) error { return cli.ContainerKill(ctx, id, "SIGHUP") },
+			do: func(ctx context.Context, cli *client.Client, id string) error {
+				return cli.ContainerKill(ctx, id, "SIGHUP")
+			},
 			want: []string{"container kill"}, state: "running", attr: map[string]string{"signal": "1"}},
 		{name: "restart running", running: true,
 			do: func(ctx context.Context, cli *client.Client, id string) error {
@@ -68,7 +72,9 @@ func TestLifecycleEvents(t *testing.T) {
 			do:   func(ctx context.Context, cli *client.Client, id string) error { return cli.ContainerUnpause(ctx, id) },
 			want: []string{"container unpause"}, state: "running"},
 		{name: "rename",
-			do:   func(ctx context.Context, cli *client.Client, id string) error { return cli.ContainerRename(ctx, id, "renamed") },
+			do: func(ctx context.Context, cli *client.Client, id string) error {
+				return cli.ContainerRename(ctx, id, "renamed")
+			},
 			want: []string{"container rename"}, state: "created", attr: map[string]string{"oldName": "/c1", "name": "renamed"}},
 		{name: "rm stopped",
 			do: func(ctx context.Context, cli *client.Client, id string) error {
