@@ -21,7 +21,7 @@ VETH_PREFIX=swlh                # host ends of the veth pairs: swlh1, swlh2, ...
 CGROUP_PREFIX=swarmlab-         # each engine's --cgroup-parent: /swarmlab-NAME
 PING_TIMEOUT=${LAB_PING_TIMEOUT:-60}
 # RECIPE is part of the image cache key: change it whenever the image recipe below changes.
-RECIPE=6
+RECIPE=8
 # Longest state dir we accept: dockerd and containerd create unix sockets below the exec
 # root (STATE/x/N/...), the longest 39 bytes below STATE (containerd-debug.sock), and
 # containerd refuses socket paths over 104 bytes ("unix socket path too long").
@@ -150,6 +150,11 @@ net_up() {
 	ip link add "$BRIDGE" type bridge
 	ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
 	ip link set "$BRIDGE" up
+	# Traffic between two namespaces is bridged on the host, and with br_netfilter it passes
+	# the host's FORWARD chain, whose policy is DROP once a host dockerd has run. Let it
+	# through so a container on one node reaches a port published on another.
+	iptables -I FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null ||
+		log "warning: could not add the host FORWARD rule for $BRIDGE; node-to-node traffic may be dropped"
 }
 
 node_net_up() {
@@ -214,7 +219,9 @@ wait_engine() {
 			return 0
 		fi
 		if ! alive "$(pid_from "$dir/launcher.pid")" dockerd; then
-			break
+			log "engine $name ($ip:2375): dockerd exited; last lines of $dir/dockerd.log:"
+			tail -n 25 "$dir/dockerd.log" >&2 || true
+			return 1
 		fi
 		sleep 0.2
 	done
@@ -315,6 +322,7 @@ teardown() {
 		ip link del "$l" 2>/dev/null || true
 	done
 	ip link del "$BRIDGE" 2>/dev/null || true
+	while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
 	# Mounts below the state dir (normally none leak out of the engines' mount namespaces).
 	for m in $(awk -v s="$STATE/" 'index($5, s) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		umount -l "$m" 2>/dev/null || true
@@ -344,6 +352,8 @@ build_rootfs() {
 #!/bin/sh
 n=$(( $(cat /tmp/count 2>/dev/null || echo 0) + 1 ))
 echo "$n" >/tmp/count
+# Log each hit to the container's output (PID 1's stdout), so `docker logs -f` shows it.
+echo "${REMOTE_ADDR:-?} GET ${REQUEST_URI:-/} -> counter $n" >/proc/1/fd/1 2>/dev/null || true
 printf 'Content-Type: text/plain\r\n\r\n'
 echo "counter $n on $(hostname)"
 [ -n "${REDIS_URL:-}" ] && echo "redis: $REDIS_URL"
@@ -360,6 +370,7 @@ postgres) port=5432 ;;
 *) port=${PORT:-80} ;;
 esac
 trap 'exit 0' TERM INT
+echo "${1:-service} listening on port $port"
 httpd -f -p "$port" -h /www &
 wait
 EOF
