@@ -15,8 +15,10 @@ import (
 	"github.com/swarmlab/swarm/discovery"
 )
 
-// DefaultRetryMax caps the back-off between attempts to reach a manager.
-const DefaultRetryMax = 30 * time.Second
+// DefaultRetryMax caps the back-off between attempts to reach a manager. It
+// is short because a restarted manager knows no agent until one rejoins: the
+// engines reappear at most this long after the manager is back.
+const DefaultRetryMax = 5 * time.Second
 
 // JoinConfig configures a join agent (swarm join).
 type JoinConfig struct {

@@ -232,6 +232,57 @@ func TestAgentRetriesUntilManagerUp(t *testing.T) {
 	watch(t, mgr).is(t, fast.TTL+slack, "10.0.0.1:2375")
 }
 
+func TestManagerRestartAgentsRejoin(t *testing.T) {
+	c := newCluster(t, fast)
+	startAgent(t, c.token, "10.0.0.1:2375", func(cfg *JoinConfig) { cfg.RetryMax = 400 * time.Millisecond })
+	c.w.is(t, slack, "10.0.0.1:2375")
+
+	addr := c.mgr.GossipAddr()
+	require.NoError(t, c.mgr.Close())
+	restarted, err := NewManager(c.token, ManagerConfig{Bind: addr, Timing: fast, Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = restarted.Close() })
+	// The new manager knows nobody: the agent must notice its manager is
+	// gone (ttl) and rejoin (next retry).
+	watch(t, restarted).is(t, fast.TTL+400*time.Millisecond+slack, "10.0.0.1:2375")
+}
+
+func TestSeveralManagersFindEachOtherThroughAgents(t *testing.T) {
+	bare, err := Create(nil)
+	require.NoError(t, err)
+	tok, err := Parse(bare)
+	require.NoError(t, err)
+	var addrs []string
+	for range 2 { // reserve two free gossip addresses
+		probe, err := NewManager(bare, ManagerConfig{Bind: "127.0.0.1:0", Timing: fast})
+		require.NoError(t, err)
+		addrs = append(addrs, probe.GossipAddr())
+		require.NoError(t, probe.Close())
+	}
+	tok.Managers = discovery.Normalize(addrs)
+	var ws []*watcher
+	var mgrs []*Manager
+	for _, a := range addrs {
+		m, err := NewManager(tok.String(), ManagerConfig{Bind: a, Advertise: a, Timing: fast, Logger: testLogger(t)})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = m.Close() })
+		mgrs = append(mgrs, m)
+		ws = append(ws, watch(t, m))
+	}
+	startAgent(t, tok.String(), "10.0.0.1:2375")
+	startAgent(t, tok.String(), "10.0.0.2:2375")
+	for _, w := range ws {
+		w.is(t, slack, "10.0.0.1:2375", "10.0.0.2:2375")
+	}
+	assert.Eventually(t, func() bool { return mgrs[1].ml.NumMembers() == 4 }, slack, 10*time.Millisecond,
+		"managers and agents form one cluster")
+
+	// Losing one manager does not lose the engines on the other.
+	require.NoError(t, mgrs[0].Close())
+	startAgent(t, tok.String(), "10.0.0.3:2375")
+	ws[1].is(t, slack, "10.0.0.1:2375", "10.0.0.2:2375", "10.0.0.3:2375")
+}
+
 func TestJoinConfigRejects(t *testing.T) {
 	good, err := Create([]string{"127.0.0.1:7946"})
 	require.NoError(t, err)

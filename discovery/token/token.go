@@ -96,6 +96,10 @@ func (t Token) ID() string { return hex.EncodeToString(t.ClusterID[:]) }
 func Parse(s string) (Token, error) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "token://")
+	if i := strings.Index(s, "://"); i >= 0 {
+		return Token{}, fmt.Errorf("%w: %q is a %s:// URL, this needs token://TOKEN "+
+			"(nodes:// and file:// list engines on the manager side and need no agent)", ErrBadToken, s, s[:i])
+	}
 	if s == "" {
 		return Token{}, fmt.Errorf("%w: empty token: %s", ErrBadToken, tokenForm)
 	}
