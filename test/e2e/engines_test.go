@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,31 @@ func TestStopAndStartEngine(t *testing.T) {
 		"containers survive an engine restart")
 	info := Docker(t, e.Host(), "info", "--format", "{{.Name}}")
 	assert.Equal(t, e.Name+"\n", info)
+}
+
+func TestContainerReachesPortOnAnotherNode(t *testing.T) {
+	lab := Need(t)
+	require.GreaterOrEqual(t, len(lab.Engines), 3)
+	server, client := lab.Engines[2], lab.Engines[1] // backend1 serves, frontend asks: nginx-proxy's path
+	name := UniqueName(t, "backend")
+	RemoveOnCleanup(t, server.Host(), name)
+	id := strings.TrimSpace(Docker(t, server.Host(), "run", "-d", "--name", name, "-p", "8090:80", "counter"))
+	require.Len(t, id, 64)
+
+	url := fmt.Sprintf("http://%s:8090/", server.IP)
+	// Not `wget -T`: busybox-static 1.35's wget crashes (SIGSEGV) with it.
+	var out string
+	assert.Eventually(t, func() bool {
+		r := RunDocker(context.Background(), client.Host(), "run", "--rm", "busybox", "timeout", "5", "wget", "-qO-", url)
+		out = r.Stdout
+		return r.Err == nil
+	}, 15*time.Second, 200*time.Millisecond, "a container on %s fetches %s", client.Name, url)
+	assert.Contains(t, out, "on "+id[:12])
+}
+
+func TestEnginesFileListsEveryEngine(t *testing.T) {
+	lab := Need(t)
+	data, err := os.ReadFile(lab.EnginesFile())
+	require.NoError(t, err)
+	assert.Equal(t, lab.Addrs(), strings.Fields(string(data)), "one IP:port per line, in node order")
 }
