@@ -332,3 +332,14 @@ func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, all)
 	}
 }
+
+// forwardAny serves requests any engine can answer the same way
+// (`docker search`, `docker login`) from the first healthy node.
+func (s *Server) forwardAny(w http.ResponseWriter, r *http.Request) {
+	eps, err := s.healthyEndpoints()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.forward(w, r, eps[0], r.URL.Path, nil)
+}

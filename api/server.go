@@ -158,6 +158,8 @@ func (s *Server) routes() *mux.Router {
 	h("/exec/{id}/json", s.forwardExec, get)
 
 	h("/images/json", s.listImages, get)
+	h("/images/search", s.forwardAny, get)
+	h("/auth", s.forwardAny, post)
 	h("/images/create", s.pullImage, post)
 	h("/images/load", s.loadImage, post)
 	h("/images/get", s.forwardImageQuery, get)
