@@ -30,6 +30,7 @@ const (
 	DefaultHeartbeatTimeout   = 10 * time.Second
 	DefaultEventHistory       = 10000
 	DefaultSubscriberBuffer   = 1024
+	DefaultReconcileInterval  = 5 * time.Minute
 	// maxBackoff caps reconnect back-off whatever the refresh interval.
 	maxBackoff = 5 * time.Minute
 )
@@ -50,6 +51,9 @@ type Config struct {
 	RefreshMinInterval, RefreshMaxInterval time.Duration
 	// FailureRetry is how many consecutive failures make a node unhealthy.
 	FailureRetry int
+	// ReconcileInterval is how often each engine's full listing is diffed
+	// against the cache: the safety net behind the event streams.
+	ReconcileInterval time.Duration
 	// HeartbeatTimeout bounds each engine call the cluster makes.
 	HeartbeatTimeout time.Duration
 	// EventHistory is how many events are kept for replay by time.
@@ -79,6 +83,9 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.FailureRetry <= 0 {
 		cfg.FailureRetry = DefaultFailureRetry
+	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = DefaultReconcileInterval
 	}
 	if cfg.HeartbeatTimeout <= 0 {
 		cfg.HeartbeatTimeout = DefaultHeartbeatTimeout

@@ -157,8 +157,13 @@ func (c *Cluster) supervise(ctx context.Context, n *node) {
 	defer c.wg.Done()
 	defer func() { _ = n.eng.Close() }()
 	rnd := rand.New(rand.NewSource(rand.Int63()))
+	lastReconcile := time.Now()
 	for {
 		ok := c.heartbeat(ctx, n)
+		if ok && time.Since(lastReconcile) >= c.cfg.ReconcileInterval {
+			lastReconcile = time.Now()
+			signal(n.resync)
+		}
 		c.mu.Lock()
 		failures := n.failures
 		c.mu.Unlock()

@@ -239,3 +239,15 @@ func TestStopIsIdempotentAndEndsSubscriptions(t *testing.T) {
 	assert.ErrorIs(t, sub.Err(), cluster.ErrStopped)
 	require.Eventually(t, func() bool { return l.engines[0].EventStreams() == 0 }, 5*time.Second, 5*time.Millisecond)
 }
+
+func TestPeriodicReconcile(t *testing.T) {
+	l := newLab(t, labOptions{nodes: 1, cluster: func(cfg *cluster.Config) {
+		cfg.ReconcileInterval = 30 * time.Millisecond
+	}})
+	before := l.engines[0].Calls("GET /containers/json")
+	streams := l.engines[0].Calls("GET /events")
+	require.Eventually(t, func() bool {
+		return l.engines[0].Calls("GET /containers/json") >= before+3
+	}, 10*time.Second, 5*time.Millisecond, "full listings keep coming without any stream break")
+	assert.Equal(t, streams, l.engines[0].Calls("GET /events"), "the stream was never reopened")
+}

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +126,11 @@ func hostPort(addr string) (string, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return "", fmt.Errorf("engine address %q: port %q is not a number in 1-65535", addr, port)
 	}
-	return net.JoinHostPort(host, port), nil
+	hp := net.JoinHostPort(host, port)
+	if u, err := url.Parse("tcp://" + hp); err != nil || u.Host != hp {
+		return "", fmt.Errorf("engine address %q: host %q is not a valid host name or IP address", addr, host)
+	}
+	return hp, nil
 }
 
 // Addr is the engine's host:port.
