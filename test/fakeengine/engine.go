@@ -96,9 +96,10 @@ type Engine struct {
 	boundPorts  map[hostPort]string // host ports held by running containers → container ID
 	nextPort    int
 	nextIP      int
-	seq         uint64 // creation order of containers
-	history     []events.Message
-	histStart   int    // index of the oldest event in history (ring)
+	seq         uint64           // creation order of containers
+	history     []events.Message // grows to histCap, then is a ring
+	histCap     int
+	histStart   int    // index of the oldest event in history once full
 	published   uint64 // number of events ever published
 	lastNano    int64
 	changed     chan struct{} // closed and replaced on every event
@@ -164,7 +165,7 @@ func New(opts Options) *Engine {
 	if size <= 0 {
 		size = DefaultEventHistory
 	}
-	e.history = make([]events.Message, 0, size)
+	e.histCap = size // grown on demand: idle simulated engines stay small
 	for _, n := range defaultNetworks() {
 		e.networks[n.id] = n
 	}

@@ -41,11 +41,11 @@ func (e *Engine) emitLocked(typ events.Type, action events.Action, id string, at
 	case events.ImageEventType:
 		m.ID, m.Status = id, string(action)
 	}
-	if len(e.history) < cap(e.history) {
+	if len(e.history) < e.histCap {
 		e.history = append(e.history, m)
 	} else {
 		e.history[e.histStart] = m
-		e.histStart = (e.histStart + 1) % cap(e.history)
+		e.histStart = (e.histStart + 1) % len(e.history)
 	}
 	e.published++
 	close(e.changed)

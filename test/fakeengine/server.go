@@ -136,12 +136,12 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // splitVersion splits "/v1.41/containers/json" into "1.41" and "/containers/json".
 func splitVersion(p string) (version, rest string, ok bool) {
-	if len(p) < 3 || p[1] != 'v' || p[2] < '0' || p[2] > '9' {
+	if len(p) < 3 || p[0] != '/' || p[1] != 'v' || p[2] < '0' || p[2] > '9' {
 		return "", p, false
 	}
 	i := strings.IndexByte(p[1:], '/')
-	if i < 0 {
-		return "", p, false
+	if i < 0 || strings.Trim(p[2:i+1], "0123456789.") != "" {
+		return "", p, false // dockerd's router takes only /v[0-9.]+/ as a version
 	}
 	return p[2 : i+1], p[i+1:], true
 }
