@@ -11,6 +11,8 @@ import (
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/gorilla/mux"
+
+	"github.com/swarmlab/swarm/scheduler"
 )
 
 var imageFilters = map[string]bool{"node": true, "reference": true, "dangling": true, "label": true}
@@ -184,6 +186,14 @@ func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if eps, err = constrained(eps, q["constraint"]); err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.Has("constraint") {
+		q.Del("constraint") // the manager's, not the engines'
+		r.URL.RawQuery = q.Encode()
+	}
 	bodyFile := ""
 	if q.Get("fromSrc") == "-" {
 		if bodyFile, err = spool(r); err != nil {
@@ -342,4 +352,42 @@ func (s *Server) forwardAny(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.forward(w, r, eps[0], r.URL.Path, nil)
+}
+
+// constrained keeps the nodes that satisfy every `constraint` query value
+// ("node==backend1", "model==high-memory", optionally prefixed
+// "constraint:"), so a pull or import can target part of the cluster.
+func constrained(eps []Endpoint, exprs []string) ([]Endpoint, error) {
+	if len(exprs) == 0 {
+		return eps, nil
+	}
+	parsed := make([]*scheduler.Expr, 0, len(exprs))
+	for _, text := range exprs {
+		e, err := scheduler.ParseExpr(scheduler.KindConstraint, strings.TrimPrefix(text, "constraint:"))
+		if err != nil {
+			return nil, fmt.Errorf("constraint query parameter: %w", err)
+		}
+		parsed = append(parsed, e)
+	}
+	var out []Endpoint
+	for _, ep := range eps {
+		ok := true
+		for _, e := range parsed {
+			var matched bool
+			if e.Key == "node" {
+				matched = e.Match(ep.Node.Name) || e.Match(ep.Node.ID)
+			} else if v, has := ep.Node.Labels[e.Key]; has {
+				matched = e.Match(v)
+			}
+			ok = ok && e.Holds(matched)
+		}
+		if ok {
+			out = append(out, ep)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no healthy node satisfies %s; check node names and labels with `docker info`: %w",
+			strings.Join(exprs, ", "), ErrNotFound)
+	}
+	return out, nil
 }

@@ -194,3 +194,32 @@ func TestImageForwardTagRemove(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Contains(t, body, "repo=")
 }
+
+func TestPullConstrained(t *testing.T) {
+	tests := []struct {
+		query  string
+		status int
+		nodes  []string
+		want   string
+	}{
+		{"constraint=node==backend1", 200, []string{"backend1"}, ""},
+		{"constraint=" + url.QueryEscape("constraint:public==yes"), 200, []string{"frontend"}, ""},
+		{"constraint=" + url.QueryEscape("public!=yes"), 200, []string{"backend1"}, ""},
+		{"constraint=model==gpu", 404, nil, "no healthy node satisfies model==gpu"},
+		{"constraint=" + url.QueryEscape("==x"), 400, nil, "invalid constraint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			f, _, _ := pullCluster(t, "")
+			srv := newServer(t, f)
+			code, body := do(t, srv, http.MethodPost, "/images/create?fromImage=redis&"+tt.query, "")
+			assert.Equal(t, tt.status, code, body)
+			assert.Contains(t, body, tt.want)
+			var got []string
+			for _, r := range f.refreshes() {
+				got = append(got, strings.TrimSuffix(strings.TrimPrefix(r, "ID-"), ":images"))
+			}
+			assert.Equal(t, tt.nodes, got)
+		})
+	}
+}
