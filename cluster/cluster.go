@@ -201,18 +201,10 @@ func (c *Cluster) Stop() {
 	c.stop.Do(func() {
 		c.mu.Lock()
 		c.stopped = true
-		nodes := make([]*node, 0, len(c.nodes))
-		for _, n := range c.nodes {
-			nodes = append(nodes, n)
-		}
 		c.mu.Unlock()
+		// Each supervisor closes its engine on the way out.
 		c.cancel()
 		c.wg.Wait()
-		for _, n := range nodes {
-			if n.eng != nil {
-				_ = n.eng.Close()
-			}
-		}
 		c.hub.close()
 	})
 }
