@@ -35,8 +35,8 @@ var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 type reservation struct {
 	n        *node
 	nodeName string // n.name at reservation time, readable without the lock
-	id   string // "creating-<seq>", never an engine ID
-	name string
+	id       string // "creating-<seq>", never an engine ID
+	name     string
 }
 
 // CreateContainer places and creates one container. Placement and the
