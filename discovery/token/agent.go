@@ -28,7 +28,7 @@ type JoinConfig struct {
 	// (--advertise, mandatory).
 	Advertise string
 	// Timing is the failure-detection budget (--heartbeat, --ttl; default
-	// DefaultTiming). Use the managers' values.
+	// Timing.WithDefaults for unset fields). Use the managers' values.
 	Timing Timing
 	// Delay is the maximum random start delay (--delay), so that many agents
 	// started together do not hit the managers at once.
@@ -87,9 +87,7 @@ func NewAgent(cfg JoinConfig) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--advertise: %w", err)
 	}
-	if cfg.Timing == (Timing{}) {
-		cfg.Timing = DefaultTiming()
-	}
+	cfg.Timing = cfg.Timing.WithDefaults()
 	if err := cfg.Timing.Validate(); err != nil {
 		return nil, err
 	}
@@ -167,7 +165,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			switch {
 			case err != nil && n == 0:
 				a.log.Warn("token discovery: no manager reachable; retrying", "seeds", a.seeds,
-					"retry_in", backoff, "err", err)
+					"retry_in", backoff, "err", oneLine(err))
 			case !a.managerAlive():
 				a.log.Warn("token discovery: reached the gossip but no manager is alive in it; retrying",
 					"seeds", a.seeds, "retry_in", backoff)

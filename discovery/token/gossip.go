@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,20 @@ type Timing struct {
 // leaving margin for gossip and the cluster layer inside the 5 s promise.
 // Probing every 500 ms costs a few small UDP packets per member per second.
 func DefaultTiming() Timing { return Timing{Heartbeat: 500 * time.Millisecond, TTL: 3 * time.Second} }
+
+// WithDefaults fills what is unset: both zero gives DefaultTiming; only one
+// set derives the other with the default ratio (TTL = 6 × Heartbeat).
+func (t Timing) WithDefaults() Timing {
+	switch {
+	case t.Heartbeat == 0 && t.TTL == 0:
+		return DefaultTiming()
+	case t.TTL == 0:
+		t.TTL = 6 * t.Heartbeat
+	case t.Heartbeat == 0:
+		t.Heartbeat = t.TTL / 6
+	}
+	return t
+}
 
 // Validate reports a bad budget, naming the flag and why.
 func (t Timing) Validate() error {
@@ -235,6 +250,15 @@ func (b *logBridge) Write(p []byte) (int, error) {
 	}
 	b.log.Log(context.Background(), level, string(line))
 	return len(p), nil
+}
+
+// oneLine flattens memberlist's multi-line join errors ("1 error occurred:\n\t* …")
+// so a log line or CLI message stays on one line.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // discardLogger is the default when the caller gives none.

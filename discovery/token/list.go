@@ -63,7 +63,7 @@ func List(ctx context.Context, tok string, cfg ListConfig) ([]string, error) {
 		return nil, fmt.Errorf("list: %w", ctx.Err())
 	case r := <-done:
 		if r.n == 0 {
-			return nil, fmt.Errorf("list: no manager reachable at %v (wrong token, or managers down?): %w", seeds, r.err)
+			return nil, fmt.Errorf("list: no manager reachable at %v (wrong token, or managers down?): %s", seeds, oneLine(r.err))
 		}
 	}
 	// Join completed a full state exchange with a seed, so its view is here.

@@ -25,7 +25,8 @@ type ManagerConfig struct {
 	// the token's manager address local to this host, else memberlist's
 	// choice of a private IP).
 	Advertise string
-	// Timing is the failure-detection budget (default DefaultTiming).
+	// Timing is the failure-detection budget; unset fields are filled by
+	// Timing.WithDefaults.
 	Timing Timing
 	// Logger receives membership changes and gossip problems.
 	Logger *slog.Logger
@@ -60,9 +61,7 @@ func NewManager(tok string, cfg ManagerConfig) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Timing == (Timing{}) {
-		cfg.Timing = DefaultTiming()
-	}
+	cfg.Timing = cfg.Timing.WithDefaults()
 	if err := cfg.Timing.Validate(); err != nil {
 		return nil, err
 	}
@@ -147,7 +146,7 @@ func (m *Manager) Watch(ctx context.Context) <-chan discovery.Update {
 func (m *Manager) joinSeeds() {
 	if n, err := m.ml.Join(m.seeds); err != nil {
 		m.log.Warn("token discovery: no other manager reachable yet; agents will connect us",
-			"seeds", m.seeds, "err", err)
+			"seeds", m.seeds, "err", oneLine(err))
 	} else {
 		m.log.Info("token discovery: joined other managers", "reached", n)
 	}

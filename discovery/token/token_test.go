@@ -125,6 +125,23 @@ func TestTimingValidate(t *testing.T) {
 	}
 }
 
+func TestTimingWithDefaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		in, want Timing
+	}{
+		{name: "unset", in: Timing{}, want: DefaultTiming()},
+		{name: "heartbeat only", in: Timing{Heartbeat: time.Second}, want: Timing{Heartbeat: time.Second, TTL: 6 * time.Second}},
+		{name: "ttl only", in: Timing{TTL: 6 * time.Second}, want: Timing{Heartbeat: time.Second, TTL: 6 * time.Second}},
+		{name: "both kept", in: Timing{Heartbeat: time.Second, TTL: 2 * time.Second}, want: Timing{Heartbeat: time.Second, TTL: 2 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, tt.in.WithDefaults())
+		})
+	}
+}
+
 // FuzzParse checks Parse never panics, only fails with ErrBadToken, and
 // that accepted tokens re-encode to themselves.
 func FuzzParse(f *testing.F) {
