@@ -133,6 +133,9 @@ func (e *Engine) createLocked(name string, cfg *container.Config, hc *container.
 			e.createVolumeLocked(src, "local", nil)
 		}
 	}
+	if len(c.links) > 0 {
+		e.linked++
+	}
 	e.seq++
 	c.seq = e.seq
 	e.containers[c.id] = c
@@ -226,11 +229,12 @@ func (e *Engine) listContainers(w http.ResponseWriter, r *http.Request) {
 // listLocked returns the containers matching the filters, newest first.
 func (e *Engine) listLocked(args filters.Args, all bool, limit int) []container.Summary {
 	cs := make([]*ctr, 0, len(e.containers))
+	aliases := e.aliasesLocked()
 	for _, c := range e.containers {
 		if !all && c.state != container.StateRunning && c.state != container.StatePaused {
 			continue
 		}
-		if !e.matchContainerLocked(args, c) {
+		if !e.matchContainerLocked(args, c, aliases) {
 			continue
 		}
 		cs = append(cs, c)
@@ -241,12 +245,12 @@ func (e *Engine) listLocked(args filters.Args, all bool, limit int) []container.
 	}
 	out := make([]container.Summary, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, e.summaryLocked(c))
+		out = append(out, e.summaryLocked(c, aliases))
 	}
 	return out
 }
 
-func (e *Engine) matchContainerLocked(args filters.Args, c *ctr) bool {
+func (e *Engine) matchContainerLocked(args filters.Args, c *ctr, aliases map[string][]string) bool {
 	if args.Len() == 0 {
 		return true
 	}
@@ -255,7 +259,7 @@ func (e *Engine) matchContainerLocked(args filters.Args, c *ctr) bool {
 	}
 	if args.Contains("name") {
 		ok := false
-		for _, n := range e.namesLocked(c) {
+		for _, n := range names(c, aliases) {
 			ok = ok || args.Match("name", n)
 		}
 		if !ok {
@@ -303,10 +307,10 @@ func (c *ctr) status(now time.Time) string {
 	return string(c.state)
 }
 
-func (e *Engine) summaryLocked(c *ctr) container.Summary {
+func (e *Engine) summaryLocked(c *ctr, aliases map[string][]string) container.Summary {
 	s := container.Summary{
 		ID:      c.id,
-		Names:   e.namesLocked(c),
+		Names:   names(c, aliases),
 		Image:   c.image,
 		ImageID: c.imageID,
 		Command: c.command(),

@@ -152,3 +152,20 @@ func (e *Engine) Containers() []container.Summary {
 	defer e.mu.Unlock()
 	return e.listLocked(filters.NewArgs(), true, 0)
 }
+
+// Seed creates containers that existed before anyone watched this engine:
+// the same as AddContainer, but no events are kept for them, as a freshly
+// restarted dockerd has none for the containers it already holds. Events
+// emitted earlier are dropped from the history too, so call Seed before the
+// engine is used. It stops at the first invalid spec.
+func (e *Engine) Seed(specs ...ContainerSpec) error {
+	for _, s := range specs {
+		if _, err := e.AddContainer(s); err != nil {
+			return fmt.Errorf("seed engine %s: %w", e.ID(), err)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.history, e.histStart, e.published = e.history[:0], 0, 0
+	return nil
+}

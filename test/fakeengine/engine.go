@@ -97,6 +97,7 @@ type Engine struct {
 	nextPort    int
 	nextIP      int
 	seq         uint64           // creation order of containers
+	linked      int              // containers that have links, to skip alias scans
 	history     []events.Message // grows to histCap, then is a ring
 	histCap     int
 	histStart   int    // index of the oldest event in history once full

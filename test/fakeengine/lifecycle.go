@@ -168,6 +168,9 @@ func (e *Engine) removeLocked(c *ctr, force bool) error {
 	}
 	delete(e.containers, c.id)
 	delete(e.byName, c.name)
+	if len(c.links) > 0 {
+		e.linked--
+	}
 	c.removed = true
 	e.emitLocked(events.ContainerEventType, events.ActionDestroy, c.id, e.attrs(c))
 	return nil

@@ -399,3 +399,22 @@ func TestConcurrentCreates(t *testing.T) {
 	assert.Equal(t, 1, started)
 	assert.Equal(t, n-1, portErrs)
 }
+
+func TestSeed(t *testing.T) {
+	e := startEngine(t, Options{})
+	require.NoError(t, e.Seed(
+		ContainerSpec{Name: "s1", Image: "busybox", Running: true, Ports: []string{"9000:80"}},
+		ContainerSpec{Name: "s2", Image: "nginx"},
+	))
+	assert.Empty(t, e.Events(), "seeded containers have no events")
+	list := e.Containers()
+	require.Len(t, list, 2)
+	assert.Equal(t, "/s2", list[0].Names[0])
+	assert.Equal(t, uint16(9000), list[1].Ports[0].PublicPort)
+
+	err := e.Seed(ContainerSpec{Name: "s1", Image: "busybox"})
+	assert.Equal(t, http.StatusConflict, StatusCode(err))
+	assert.ErrorContains(t, err, "already in use")
+	err = e.Seed(ContainerSpec{Name: "s3", Image: "busybox", Ports: []string{"notaport"}})
+	assert.ErrorContains(t, err, "notaport")
+}

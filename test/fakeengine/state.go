@@ -150,18 +150,26 @@ func (e *Engine) findLocked(ref string) (*ctr, error) {
 	return found, nil
 }
 
-// names returns the container's names as listings show them: "/name" and
-// one "/parent/alias" per container linking to it.
-func (e *Engine) namesLocked(c *ctr) []string {
-	names := []string{"/" + c.name}
+// aliasesLocked maps a container ID to the "/parent/alias" names other
+// containers' links give it; nil when no container has links. One pass, so a
+// listing stays linear in the number of containers.
+func (e *Engine) aliasesLocked() map[string][]string {
+	if e.linked == 0 {
+		return nil
+	}
+	out := make(map[string][]string)
 	for _, p := range e.containers {
 		for _, l := range p.links {
-			if l.target == c.id {
-				names = append(names, "/"+p.name+"/"+l.alias)
-			}
+			out[l.target] = append(out[l.target], "/"+p.name+"/"+l.alias)
 		}
 	}
-	return names
+	return out
+}
+
+// names returns the container's names as listings show them: "/name" and
+// its link aliases (from aliasesLocked).
+func names(c *ctr, aliases map[string][]string) []string {
+	return append([]string{"/" + c.name}, aliases[c.id]...)
 }
 
 // portConflictLocked returns the container holding hp (or a wildcard overlap).
