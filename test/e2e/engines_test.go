@@ -210,3 +210,20 @@ func TestEnginesFileListsEveryEngine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, lab.Addrs(), strings.Fields(string(data)), "one IP:port per line, in node order")
 }
+
+func TestFreezeAndThawEngine(t *testing.T) {
+	lab := Need(t)
+	e := lab.Engines[len(lab.Engines)-1]
+	require.NoError(t, lab.FreezeEngine(context.Background(), e.Name))
+	t.Cleanup(func() { _ = lab.ThawEngine(context.Background(), e.Name) })
+
+	// A frozen engine accepts the connection and never answers: only the caller's own
+	// deadline ends the request.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	r := RunDocker(ctx, e.Host(), "version", "--format", "{{.Server.Version}}")
+	assert.Error(t, r.Err, "a frozen engine must not answer: %s", r)
+
+	require.NoError(t, lab.ThawEngine(context.Background(), e.Name))
+	assert.Equal(t, e.Name+"\n", Docker(t, e.Host(), "info", "--format", "{{.Name}}"))
+}

@@ -143,6 +143,17 @@ func (l *Lab) StartEngine(ctx context.Context, name string) error {
 	return runScript(ctx, l.Script, l.State, io.Discard, "start-engine", name)
 }
 
+// FreezeEngine SIGSTOPs one engine's dockerd: its port still accepts connections but no
+// request is ever answered, which exercises every caller's timeouts. ThawEngine undoes it.
+func (l *Lab) FreezeEngine(ctx context.Context, name string) error {
+	return runScript(ctx, l.Script, l.State, io.Discard, "freeze-engine", name)
+}
+
+// ThawEngine SIGCONTs an engine frozen by FreezeEngine.
+func (l *Lab) ThawEngine(ctx context.Context, name string) error {
+	return runScript(ctx, l.Script, l.State, io.Discard, "thaw-engine", name)
+}
+
 func runScript(ctx context.Context, script, state string, log io.Writer, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()

@@ -7,7 +7,7 @@
 # as the engines' registry mirror, so a plain `docker pull busybox` really pulls.
 #
 # Usage: lab.sh up [--nodes N] | down [--purge] | status | env
-#                stop-engine NAME | start-engine NAME | images
+#                stop-engine NAME | start-engine NAME | freeze-engine NAME | thaw-engine NAME
 # Run as root. State lives in $LAB_STATE (default /var/lib/swarmlab).
 set -euo pipefail
 
@@ -41,6 +41,8 @@ usage: lab.sh COMMAND
   env                 shell lines describing the lab (engine addresses, registry, files)
   stop-engine NAME    stop one engine's dockerd (fault injection); its namespace stays
   start-engine NAME   start a stopped engine again and wait until it answers
+  freeze-engine NAME  SIGSTOP the engine's dockerd: it accepts connections but never answers
+  thaw-engine NAME    SIGCONT it again
 environment: LAB_STATE (default /var/lib/swarmlab), LAB_PING_TIMEOUT (seconds, default 60)
 EOF
 	exit 2
@@ -111,11 +113,14 @@ nodes() {
 	cat "$STATE/nodes.txt"
 }
 
-node_line() {
+# load_node NAME sets N_NAME, N_IP, N_LABELS and N_IDX (1-based) for an engine of the lab.
+# It runs in the calling shell (never in $(...)), so its die ends the script.
+load_node() {
 	local line
-	line=$(awk -v n="$1" '$1 == n' "$STATE/nodes.txt" 2>/dev/null || true)
-	[ -n "$line" ] || die "no engine named '$1' in the lab; known: $(awk '{printf "%s ", $1}' "$STATE/nodes.txt" 2>/dev/null)"
-	echo "$line"
+	nodes >/dev/null
+	line=$(awk -v n="$1" '$1 == n {print NR, $0}' "$STATE/nodes.txt")
+	[ -n "$line" ] || die "no engine named '$1' in the lab; known: $(awk '{printf "%s ", $1}' "$STATE/nodes.txt")"
+	read -r N_IDX N_NAME N_IP N_LABELS <<<"$line"
 }
 
 # Paths of one node. The exec root is kept short (STATE/x/INDEX) because sockets live below it.
@@ -134,6 +139,7 @@ stop_pid() {
 	local pid=$1 name=$2 secs=$3 i
 	alive "$pid" "$name" || return 0
 	kill -TERM "$pid" 2>/dev/null || true
+	kill -CONT "$pid" 2>/dev/null || true # a frozen engine must see its SIGTERM
 	for ((i = 0; i < secs * 10; i++)); do
 		alive "$pid" "$name" || return 0
 		sleep 0.1
@@ -527,19 +533,16 @@ cmd_env() {
 
 cmd_stop_engine() {
 	[ $# -eq 1 ] || die "usage: lab.sh stop-engine NAME"
-	local idx
-	node_line "$1" >/dev/null
-	idx=$(awk -v n="$1" '$1 == n {print NR}' "$STATE/nodes.txt")
-	stop_engine "$1" "$idx"
-	log "stopped engine $1"
+	load_node "$1"
+	stop_engine "$N_NAME" "$N_IDX"
+	log "stopped engine $N_NAME"
 }
 
 cmd_start_engine() {
 	[ $# -eq 1 ] || die "usage: lab.sh start-engine NAME"
-	local name ip labels idx
-	read -r name ip labels <<<"$(node_line "$1")"
+	load_node "$1"
+	local name=$N_NAME ip=$N_IP labels=$N_LABELS idx=$N_IDX
 	bridge_up || die "the lab is down (no bridge $BRIDGE); run: $0 up"
-	idx=$(awk -v n="$1" '$1 == n {print NR}' "$STATE/nodes.txt")
 	if curl -fsS --max-time 1 "http://$ip:2375/_ping" >/dev/null 2>&1; then
 		log "engine $name already answers on $ip:2375"
 		return 0
@@ -550,6 +553,19 @@ cmd_start_engine() {
 	log "started engine $name"
 }
 
+# cmd_signal_engine SIGNAL NAME: freeze or thaw one engine's dockerd by PID.
+cmd_signal_engine() {
+	local sig=$1 name pid
+	shift
+	[ $# -eq 1 ] || die "usage: lab.sh freeze-engine|thaw-engine NAME"
+	load_node "$1"
+	name=$N_NAME
+	pid=$(pid_from "$(exec_root "$name" "$N_IDX")/docker.pid")
+	alive "$pid" dockerd || die "engine $name is not running (no live dockerd in its pid file)"
+	kill "-$sig" "$pid"
+	log "sent SIG$sig to engine $name (dockerd pid $pid)"
+}
+
 main() {
 	[ $# -ge 1 ] || usage
 	local cmd=$1
@@ -557,7 +573,7 @@ main() {
 	case $cmd in
 	-h | --help | help) usage ;;
 	status | env) ;;
-	up | down | stop-engine | start-engine) need_root "$cmd" ;;
+	up | down | stop-engine | start-engine | freeze-engine | thaw-engine) need_root "$cmd" ;;
 	*) echo "lab: unknown command '$cmd'" >&2 && usage ;;
 	esac
 	check_state_dir
@@ -573,6 +589,8 @@ main() {
 	env) cmd_env ;;
 	stop-engine) cmd_stop_engine "$@" ;;
 	start-engine) cmd_start_engine "$@" ;;
+	freeze-engine) cmd_signal_engine STOP "$@" ;;
+	thaw-engine) cmd_signal_engine CONT "$@" ;;
 	esac
 }
 
