@@ -21,6 +21,10 @@ func churnedSnapshot(r *rand.Rand, n int) *scheduler.Snapshot {
 		snap.Put(nd)
 	}
 	for i, nd := range schedtest.RandomCluster(r, n) {
+		if old, ok := snap.Node(nd.ID); ok && r.Intn(3) == 0 {
+			snap.Put(evolve(r, old, nd))
+			continue
+		}
 		switch r.Intn(4) {
 		case 0:
 			snap.Put(nd) // replace
@@ -34,6 +38,44 @@ func churnedSnapshot(r *rand.Rand, n int) *scheduler.Snapshot {
 		}
 	}
 	return snap
+}
+
+// evolve returns a new version of old the way the cluster makes one:
+// unchanged containers and images shared by pointer, some containers
+// dropped, some taken from other, one replaced by a changed copy (a state
+// change), and sometimes other's labels or images.
+func evolve(r *rand.Rand, old, other *scheduler.Node) *scheduler.Node {
+	n := *old
+	n.Containers = nil
+	for _, c := range old.Containers {
+		switch r.Intn(5) {
+		case 0: // removed
+		case 1:
+			cp := *c
+			cp.State = "exited"
+			if r.Intn(2) == 0 {
+				cp.Labels = map[string]string{"role": "db"}
+			}
+			n.Containers = append(n.Containers, &cp)
+		default:
+			n.Containers = append(n.Containers, c)
+		}
+	}
+	for _, c := range other.Containers {
+		if r.Intn(2) == 0 {
+			n.Containers = append(n.Containers, c)
+		}
+	}
+	if r.Intn(3) == 0 {
+		n.Labels = other.Labels
+	}
+	if r.Intn(3) == 0 {
+		n.Images = other.Images
+	}
+	if r.Intn(4) == 0 {
+		n.State = other.State
+	}
+	return &n
 }
 
 func sortedExclusions(es []scheduler.Exclusion) []string {

@@ -43,6 +43,7 @@ type Snapshot struct {
 
 	// scratch for Put; the snapshot has a single writer.
 	keyCount map[string]int
+	ptrs     map[*Container]uint8
 }
 
 // labelIndex indexes one engine label key.
@@ -82,6 +83,7 @@ func NewSnapshot() *Snapshot {
 		ports:     map[portKey]*portIndex{},
 		hostPorts: map[portKey]*posting{},
 		keyCount:  map[string]int{},
+		ptrs:      map[*Container]uint8{},
 	}
 }
 
@@ -121,11 +123,13 @@ func (s *Snapshot) Put(n *Node) {
 	s.version++
 	i, ok := s.byID[n.ID]
 	if ok {
-		s.unindex(i, s.nodes[i])
-	} else {
-		i = s.allocSlot()
-		s.byID[n.ID] = i
+		old := s.nodes[i]
+		s.nodes[i] = n
+		s.update(i, old, n)
+		return
 	}
+	i = s.allocSlot()
+	s.byID[n.ID] = i
 	s.nodes[i] = n
 	s.index(i, n)
 }
@@ -174,15 +178,21 @@ func inverse(total int64) float64 {
 // index adds node n at slot i to every index.
 func (s *Snapshot) index(i int32, n *Node) {
 	s.live.add(i)
-	if n.State == NodeHealthy {
-		s.healthy.add(i)
+	s.indexNumbers(i, n)
+	s.names.add(n.Name, i)
+	s.indexLabels(i, n, true)
+	for _, c := range n.Containers {
+		s.indexContainer(i, c, true)
 	}
-	if SlotsFull(n) {
-		s.full.add(i)
-	}
-	if len(n.Containers) > 0 {
-		s.nonzero.add(i)
-	}
+	s.indexAllHave(i, n)
+	s.indexImages(i, n, true)
+}
+
+// indexNumbers records the per-slot sets and numbers derived from n.
+func (s *Snapshot) indexNumbers(i int32, n *Node) {
+	setIf(&s.healthy, i, n.State == NodeHealthy)
+	setIf(&s.full, i, SlotsFull(n))
+	setIf(&s.nonzero, i, len(n.Containers) > 0)
 	var cpu, mem int64
 	for _, c := range n.Containers {
 		cpu += c.NanoCPUs
@@ -192,31 +202,67 @@ func (s *Snapshot) index(i int32, n *Node) {
 	s.totCPU[i], s.totMem[i] = n.NanoCPUs, n.Memory
 	s.invCPU[i], s.invMem[i] = inverse(n.NanoCPUs), inverse(n.Memory)
 	s.count[i] = int32(len(n.Containers))
+}
 
-	s.names.add(n.Name, i)
+func setIf(set *NodeSet, i int32, on bool) {
+	if on {
+		set.add(i)
+	} else {
+		set.remove(i)
+	}
+}
+
+// indexLabels adds (or removes) the node's engine labels at slot i.
+func (s *Snapshot) indexLabels(i int32, n *Node, add bool) {
 	for k, v := range n.Labels {
 		li := s.labels[k]
-		if li == nil {
-			li = &labelIndex{vals: postings{}}
-			s.labels[k] = li
+		if add {
+			if li == nil {
+				li = &labelIndex{vals: postings{}}
+				s.labels[k] = li
+			}
+			li.vals.add(v, i)
+			li.has.add(i)
+			continue
 		}
-		li.vals.add(v, i)
-		li.has.add(i)
+		if li != nil {
+			li.vals.remove(v, i)
+			li.has.remove(i)
+			if li.has.n == 0 {
+				delete(s.labels, k)
+			}
+		}
 	}
+}
+
+// indexAllHave records, per container label key, whether every container
+// of n has it.
+func (s *Snapshot) indexAllHave(i int32, n *Node) {
 	clear(s.keyCount)
 	for _, c := range n.Containers {
-		s.indexContainer(i, c, true)
 		for k := range c.Labels {
 			s.keyCount[k]++
 		}
 	}
 	for k, cnt := range s.keyCount {
-		if cnt == len(n.Containers) {
-			s.clabels[k].allHave.add(i)
+		if ci := s.clabels[k]; ci != nil {
+			if cnt == len(n.Containers) {
+				ci.allHave.add(i)
+			} else {
+				ci.allHave.remove(i)
+			}
 		}
 	}
+}
+
+// indexImages adds (or removes) every ref of the node's images.
+func (s *Snapshot) indexImages(i int32, n *Node, add bool) {
 	for _, img := range n.Images {
-		imageRefs(img, func(ref string) { s.images.add(ref, i) })
+		if add {
+			imageRefs(img, func(ref string) { s.images.add(ref, i) })
+		} else {
+			imageRefs(img, func(ref string) { s.images.remove(ref, i) })
+		}
 	}
 }
 
@@ -231,27 +277,22 @@ func (s *Snapshot) unindex(i int32, n *Node) {
 	s.invCPU[i], s.invMem[i], s.count[i] = 0, 0, 0
 
 	s.names.remove(n.Name, i)
-	for k, v := range n.Labels {
-		if li := s.labels[k]; li != nil {
-			li.vals.remove(v, i)
-			li.has.remove(i)
-			if li.has.n == 0 {
-				delete(s.labels, k)
-			}
-		}
-	}
+	s.indexLabels(i, n, false)
 	for _, c := range n.Containers {
 		s.indexContainer(i, c, false)
 	}
-	for _, c := range n.Containers {
+	s.dropEmptyLabels(n.Containers)
+	s.indexImages(i, n, false)
+}
+
+// dropEmptyLabels forgets container label keys no container has any more.
+func (s *Snapshot) dropEmptyLabels(cs []*Container) {
+	for _, c := range cs {
 		for k := range c.Labels {
 			if ci := s.clabels[k]; ci != nil && len(ci.vals) == 0 {
 				delete(s.clabels, k)
 			}
 		}
-	}
-	for _, img := range n.Images {
-		imageRefs(img, func(ref string) { s.images.remove(ref, i) })
 	}
 }
 
@@ -296,10 +337,7 @@ func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
 			pi = &portIndex{byIP: postings{}}
 			s.ports[key] = pi
 		}
-		ip := p.HostIP
-		if allAddresses(ip) {
-			ip = ""
-		}
+		ip := normalIP(p.HostIP)
 		if add {
 			pi.any.add(i)
 		} else {

@@ -191,12 +191,20 @@ func RandomRequest(r *rand.Rand, nodes int) *scheduler.Request {
 	node := func() string { return fmt.Sprintf("n%d", r.Intn(nodes+1)) }
 	ctr := func() string { return fmt.Sprintf("c%d", r.Intn(nodes*2+1)) }
 	exprs := []func() string{
-		func() string { return "constraint:zone" + op() + pick(r, append(zones, "a|b", "*", "/^[ab]$/", "/^$/")) },
+		func() string {
+			return "constraint:zone" + op() + pick(r, append(zones, "a|b", "*", "/^[ab]$/", "/^$/"))
+		},
 		func() string { return "constraint:disk" + op() + pick(r, append(disks, "s*", "/d$/")) },
-		func() string { return "constraint:node" + op() + pick(r, []string{node(), node() + "|" + node(), "n1*", "id-" + node()}) },
-		func() string { return "affinity:container" + op() + pick(r, []string{ctr(), "c1*", "*/link1", "/^c2/", "000"}) },
+		func() string {
+			return "constraint:node" + op() + pick(r, []string{node(), node() + "|" + node(), "n1*", "id-" + node()})
+		},
+		func() string {
+			return "affinity:container" + op() + pick(r, []string{ctr(), "c1*", "*/link1", "/^c2/", "000"})
+		},
 		func() string { return fmt.Sprintf("affinity:container%s%04x", op(), r.Intn(16)) },
-		func() string { return "affinity:image" + op() + pick(r, append(images, "redis:latest", "*ginx", "sha256:0001*")) },
+		func() string {
+			return "affinity:image" + op() + pick(r, append(images, "redis:latest", "*ginx", "sha256:0001*"))
+		},
 		func() string { return "affinity:role" + op() + pick(r, append(roles, "/^$/", "*")) },
 		func() string { return "whitelist:node" + op() + node() + "|" + node() + "|" + node() },
 	}

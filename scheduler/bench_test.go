@@ -1,0 +1,83 @@
+package scheduler_test
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/swarmlab/swarm/filters"
+	"github.com/swarmlab/swarm/scheduler"
+	"github.com/swarmlab/swarm/scheduler/schedtest"
+)
+
+var benchSizes = []int{100, 1000, 10000}
+
+// BenchmarkSchedule measures one decision (parse, seven filters,
+// reservation check, spread) on the load of issue 2.
+func BenchmarkSchedule(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewSource(1))
+			snap := schedtest.Snapshot(schedtest.BenchCluster(r, n)...)
+			reqs := schedtest.BenchRequests(r, n, 4096)
+			s := scheduler.New(scheduler.Config{Filters: filters.Default()})
+			rnd := rand.New(rand.NewSource(2))
+			placed := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				d, err := s.Schedule(snap, reqs[i%len(reqs)], rnd)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if d.Node != nil {
+					placed++
+				}
+			}
+			b.StopTimer()
+			if placed == 0 {
+				b.Fatal("no request was placed: the load is wrong")
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+		})
+	}
+}
+
+// BenchmarkScheduleCommit adds what the cluster does after each decision:
+// record the in-flight container by putting a new version of the chosen
+// node into the snapshot.
+func BenchmarkScheduleCommit(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewSource(1))
+			snap := schedtest.Snapshot(schedtest.BenchCluster(r, n)...)
+			reqs := schedtest.BenchRequests(r, n, 4096)
+			s := scheduler.New(scheduler.Config{Filters: filters.Default()})
+			rnd := rand.New(rand.NewSource(2))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				req := reqs[i%len(reqs)]
+				d, err := s.Schedule(snap, req, rnd)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if d.Node == nil {
+					continue
+				}
+				next := *d.Node
+				cpu, mem := req.Reservation()
+				next.Containers = append(next.Containers[:len(next.Containers):len(next.Containers)], &scheduler.Container{
+					ID: fmt.Sprintf("inflight%08d", i), Names: []string{fmt.Sprintf("new-%d", i)},
+					State: "creating", NanoCPUs: cpu, Memory: mem,
+				})
+				if len(next.Containers) > 40 {
+					next.Containers = next.Containers[len(next.Containers)-30:]
+				}
+				snap.Put(&next)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+		})
+	}
+}

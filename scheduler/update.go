@@ -1,0 +1,151 @@
+package scheduler
+
+import "maps"
+
+// update re-indexes slot i from old to n in time proportional to what
+// changed. The cluster builds a new Node for every change but shares the
+// unchanged *Container and *Image values, so containers are diffed by
+// pointer: only added and removed ones touch the indexes. Committing one
+// in-flight container thus costs one container's worth of index work.
+func (s *Snapshot) update(i int32, old, n *Node) {
+	s.indexNumbers(i, n)
+	if old.Name != n.Name {
+		s.names.remove(old.Name, i)
+		s.names.add(n.Name, i)
+	}
+	if !maps.Equal(old.Labels, n.Labels) {
+		s.indexLabels(i, old, false)
+		s.indexLabels(i, n, true)
+	}
+
+	// ptrs: 1 = only in old, 2 = only in new, 3 = in both.
+	clear(s.ptrs)
+	for _, c := range old.Containers {
+		s.ptrs[c] |= 1
+	}
+	for _, c := range n.Containers {
+		s.ptrs[c] |= 2
+	}
+	var removed []*Container
+	for c, where := range s.ptrs {
+		switch where {
+		case 1:
+			removed = append(removed, c)
+		case 2:
+			s.indexContainer(i, c, true)
+		}
+	}
+	for _, c := range removed {
+		s.removeContainer(i, c, n.Containers)
+	}
+	s.dropEmptyLabels(removed)
+	s.indexAllHave(i, n)
+
+	if !sameImages(old.Images, n.Images) {
+		s.indexImages(i, old, false)
+		s.indexImages(i, n, true)
+	}
+}
+
+func sameImages(a, b []*Image) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if a[k] != b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// removeContainer withdraws c's entries at slot i, except those another
+// container still on the node (in rest) also contributes: postings hold
+// nodes, not containers, so a value stays while any container has it.
+func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
+	for _, name := range c.Names {
+		if !anyContainer(rest, func(o *Container) bool { return hasString(o.Names, name) }) {
+			s.cnames.remove(name, i)
+		}
+	}
+	if !anyContainer(rest, func(o *Container) bool { return o.ID == c.ID }) {
+		s.cids.remove(c.ID, i)
+	}
+	if len(c.ID) >= minIDPrefix {
+		prefix := c.ID[:minIDPrefix]
+		if !anyContainer(rest, func(o *Container) bool { return len(o.ID) >= minIDPrefix && o.ID[:minIDPrefix] == prefix }) {
+			s.cidPrefix.remove(prefix, i)
+		}
+	}
+	for k, v := range c.Labels {
+		ci := s.clabels[k]
+		if ci == nil {
+			continue
+		}
+		if !anyContainer(rest, func(o *Container) bool { ov, ok := o.Labels[k]; return ok && ov == v }) {
+			ci.vals.remove(v, i)
+		}
+		if !anyContainer(rest, func(o *Container) bool { _, ok := o.Labels[k]; return ok }) {
+			ci.allHave.remove(i)
+		}
+	}
+	for _, p := range c.Ports {
+		key := portKey{p.HostPort, p.Proto}
+		ip := normalIP(p.HostIP)
+		if c.NetworkMode == "host" && !anyContainer(rest, func(o *Container) bool {
+			return o.NetworkMode == "host" && hasPort(o, key, func(string) bool { return true })
+		}) {
+			s.hostPort(key, i, false)
+		}
+		pi := s.ports[key]
+		if pi == nil {
+			continue
+		}
+		if !anyContainer(rest, func(o *Container) bool { return hasPort(o, key, func(oip string) bool { return oip == ip }) }) {
+			pi.byIP.remove(ip, i)
+		}
+		if !anyContainer(rest, func(o *Container) bool { return hasPort(o, key, func(string) bool { return true }) }) {
+			pi.any.remove(i)
+			if pi.any.n == 0 {
+				delete(s.ports, key)
+			}
+		}
+	}
+}
+
+func anyContainer(cs []*Container, pred func(*Container) bool) bool {
+	for _, c := range cs {
+		if pred(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPort reports whether c binds key on an address ipOK accepts
+// (addresses normalized as the port index stores them).
+func hasPort(c *Container, key portKey, ipOK func(string) bool) bool {
+	for _, p := range c.Ports {
+		if p.HostPort == key.port && p.Proto == key.proto && ipOK(normalIP(p.HostIP)) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalIP is the port index's key for a host IP: "" for all addresses.
+func normalIP(ip string) string {
+	if allAddresses(ip) {
+		return ""
+	}
+	return ip
+}
