@@ -1,0 +1,43 @@
+# The two set-up commands of the README are `make demo` and `make test`.
+# Both run as root on a fresh Debian machine: the lab script installs
+# docker.io, busybox-static and docker-registry when they are missing.
+SHELL := /bin/bash
+GO ?= go
+LAB := test/lab/lab.sh
+DEMO := test/demo.sh
+TEST_TIMEOUT ?= 15m
+
+.PHONY: all build demo demo-down test unit e2e bench fmt vet lint
+
+all: build
+
+build:
+	$(GO) build -o bin/swarm ./cmd/swarm
+
+# Four real engines in network namespaces, a registry, and a manager on
+# tcp://10.77.0.1:2375; prints the export line for DOCKER_HOST.
+demo: build
+	$(DEMO) up
+
+demo-down:
+	$(DEMO) down
+
+# Every test: formatting, vet, unit tests, fuzz seed corpora and the
+# end-to-end suite on the real-engine lab (test/e2e brings it up and down).
+test: fmt vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+unit: fmt vet
+	$(GO) test -count=1 -short ./...
+
+e2e:
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -v ./test/e2e/
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench BenchmarkSchedule -benchmem ./scheduler/...
