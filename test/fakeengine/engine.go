@@ -221,15 +221,16 @@ func (e *Engine) URL() string { return "tcp://" + e.Addr() }
 // new calls are refused, but the state is kept for Restart. Idempotent.
 func (e *Engine) Stop() {
 	e.mu.Lock()
-	srv := e.srv
+	srv, down := e.srv, e.down
 	e.srv = nil
-	if srv != nil {
-		close(e.down)
-	}
 	e.mu.Unlock()
-	if srv != nil {
-		_ = srv.Close()
+	if srv == nil {
+		return
 	}
+	// Connections close before the long-running handlers are told to return,
+	// so open streams break abruptly instead of ending with a clean last chunk.
+	_ = srv.Close()
+	close(down)
 }
 
 // Restart brings a stopped engine back on the same address with its state.

@@ -209,11 +209,11 @@ func TestEventsSinceAndFilters(t *testing.T) {
 	e := startEngine(t, Options{})
 	cli := sdk(t, e)
 	ctx := ctxT(t)
-	_, err := e.RunOutside("aa", "busybox", map[string]string{"tier": "front"})
+	_, err := e.RunOutside("web", "busybox", map[string]string{"tier": "front"})
 	require.NoError(t, err)
-	_, err = e.RunOutside("bb", "nginx", map[string]string{"tier": "back"})
+	_, err = e.RunOutside("cache", "nginx", map[string]string{"tier": "back"})
 	require.NoError(t, err)
-	require.NoError(t, e.StopContainer("aa"))
+	require.NoError(t, e.StopContainer("web"))
 	all := e.Events()
 	require.Len(t, all, 10)
 	ts := func(m events.Message) string { return fmt.Sprintf("%d.%09d", m.TimeNano/1e9, m.TimeNano%1e9) }
@@ -241,7 +241,7 @@ func TestEventsSinceAndFilters(t *testing.T) {
 		{"until bounds", events.ListOptions{Since: "0", Until: ts(all[2])}, all[:3]},
 		{"type", events.ListOptions{Since: "0", Until: until, Filters: filters.NewArgs(filters.Arg("type", "network"))},
 			[]events.Message{all[1], all[4], all[8]}},
-		{"container by name", events.ListOptions{Since: "0", Until: until, Filters: filters.NewArgs(filters.Arg("container", "bb"))},
+		{"container by name", events.ListOptions{Since: "0", Until: until, Filters: filters.NewArgs(filters.Arg("container", "cache"))},
 			[]events.Message{all[3], all[5]}},
 		{"event and label", events.ListOptions{Since: "0", Until: until, Filters: filters.NewArgs(filters.Arg("event", "start"), filters.Arg("label", "tier=back"))},
 			[]events.Message{all[5]}},
@@ -259,11 +259,11 @@ func TestEventsSinceAndFilters(t *testing.T) {
 		defer cancel()
 		msgs, errs := cli.Events(live, events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", "container"))})
 		require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5e9, 1e6)
-		require.NoError(t, e.RenameContainer("bb", "bee"))
+		require.NoError(t, e.RenameContainer("cache", "store"))
 		select {
 		case m := <-msgs:
 			assert.Equal(t, "rename", string(m.Action))
-			assert.Equal(t, "/bb", m.Actor.Attributes["oldName"])
+			assert.Equal(t, "/cache", m.Actor.Attributes["oldName"])
 		case err := <-errs:
 			t.Fatal(err)
 		}
