@@ -266,7 +266,9 @@ func (c *Cluster) handleEvent(ctx context.Context, n *node, m events.Message) {
 // reservations, images) and puts it in the snapshot. Nodes never validated
 // have no ID and stay out of placement.
 func (c *Cluster) putNodeLocked(n *node) {
-	if n.id == "" {
+	if n.id == "" || c.nodes[n.addr] != n {
+		// Never validated, or dropped by discovery while a call was in
+		// flight: it must not reappear in placement.
 		return
 	}
 	aliases := linkAliases(n)

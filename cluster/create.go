@@ -209,6 +209,11 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 			signal(n.resync)
 			return Container{}, fmt.Errorf("No such image: %s (on %s): %w", cfg.Image, nodeName, ErrImageNotFound)
 		}
+		if cerrdefs.IsConflict(err) {
+			// Someone took the name on that engine directly, unseen yet.
+			signal(n.resync)
+			return Container{}, fmt.Errorf("create container on %s: %w: %w", nodeName, ErrNameConflict, err)
+		}
 		return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
 	}
 	seq := c.nextSeq()
