@@ -60,7 +60,12 @@ check_state_dir() {
 	*) die "LAB_STATE must be an absolute path, got '$STATE'" ;;
 	esac
 	[ "${#STATE}" -le "$MAX_STATE_LEN" ] ||
-		die "LAB_STATE '$STATE' is ${#STATE} characters; use at most $MAX_STATE_LEN (unix socket paths below it are limited to 107 bytes)"
+		die "LAB_STATE '$STATE' is ${#STATE} characters; use at most $MAX_STATE_LEN (containerd's unix sockets below it are limited to 104 bytes)"
+	# up and down delete what is in the state dir: only ever a dir this script made.
+	# (A dir holding only cache/ is an image cache from before the marker existed.)
+	if [ -d "$STATE" ] && [ ! -e "$STATE/.swarmlab" ] && [ -n "$(ls -A "$STATE" | grep -vx cache)" ]; then
+		die "LAB_STATE '$STATE' is not empty and was not made by lab.sh (no .swarmlab marker); choose another directory"
+	fi
 }
 
 # install_missing installs Debian packages for absent binaries; apt-get update only if needed.
@@ -334,7 +339,7 @@ teardown() {
 		umount -l "$m" 2>/dev/null || true
 	done
 	if [ -d "$STATE" ]; then
-		find "$STATE" -mindepth 1 -maxdepth 1 ! -name cache -exec rm -rf {} +
+		find "$STATE" -mindepth 1 -maxdepth 1 ! -name cache ! -name .swarmlab -exec rm -rf {} +
 	fi
 }
 
@@ -470,6 +475,7 @@ cmd_up() {
 	install_missing
 	teardown
 	mkdir -p "$STATE/nodes" "$STATE/x" "$STATE/cache"
+	touch "$STATE/.swarmlab"
 	node_table "$n" >"$STATE/nodes.txt"
 	awk '{print $2 ":2375"}' "$STATE/nodes.txt" >"$STATE/engines.txt"
 	net_up
@@ -497,7 +503,7 @@ cmd_down() {
 	*) die "down: unknown argument '$1'; usage: lab.sh down [--purge]" ;;
 	esac
 	teardown
-	if [ -n "$purge" ]; then rm -rf "$STATE"; else rmdir "$STATE" 2>/dev/null || true; fi
+	[ -n "$purge" ] && [ -e "$STATE/.swarmlab" ] && rm -rf "$STATE"
 	log "down"
 }
 
