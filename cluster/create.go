@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -345,12 +344,4 @@ func isHexID(ref string) bool {
 		}
 	}
 	return true
-}
-
-// constraintsOf reads the placement expressions a created container keeps
-// in its labels (for logs and tests).
-func constraintsOf(labels map[string]string) []string {
-	var out []string
-	_ = json.Unmarshal([]byte(labels[scheduler.LabelConstraints]), &out)
-	return out
 }
