@@ -152,10 +152,21 @@ func (c *Cluster) removeLocked(n *node, id string, seq uint64) {
 	n.tombs[id] = c.cfg.Now()
 }
 
-// releaseNameLocked frees name if id holds it.
+// releaseNameLocked frees name if id holds it. Containers made directly on
+// engines can share a name across nodes; the name then passes to another
+// holder, so it stays claimed while any container has it.
 func (c *Cluster) releaseNameLocked(name, id string) {
-	if name != "" && c.names[name] == id {
-		delete(c.names, name)
+	if name == "" || c.names[name] != id {
+		return
+	}
+	delete(c.names, name)
+	for _, n := range c.nodes {
+		for cid, e := range n.containers {
+			if cid != id && e.name == name && !e.reservation {
+				c.names[name] = cid
+				return
+			}
+		}
 	}
 }
 

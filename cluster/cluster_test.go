@@ -222,4 +222,9 @@ func TestContainerRefs(t *testing.T) {
 	assert.Equal(t, a, c.Summary.ID)
 	_, err = l.c.Container("ghost")
 	assert.True(t, errors.Is(err, cluster.ErrNotFound))
+
+	// Removing one of the two leaves the name taken by the other.
+	require.NoError(t, l.c.RemoveContainer(context.Background(), "node0/same", true, false))
+	_, err = l.c.CreateContainer(context.Background(), run("same", "busybox"))
+	assert.ErrorIs(t, err, cluster.ErrNameConflict)
 }
