@@ -22,11 +22,11 @@ func BenchmarkSchedule(b *testing.B) {
 			reqs := schedtest.BenchRequests(r, n, 4096)
 			s := scheduler.New(scheduler.Config{Filters: filters.Default()})
 			rnd := rand.New(rand.NewSource(2))
-			placed := 0
+			placed, i := 0, 0
 			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				d, err := s.Schedule(snap, reqs[i%len(reqs)], rnd)
+				i++
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -34,7 +34,6 @@ func BenchmarkSchedule(b *testing.B) {
 					placed++
 				}
 			}
-			b.StopTimer()
 			if placed == 0 {
 				b.Fatal("no request was placed: the load is wrong")
 			}
@@ -55,8 +54,7 @@ func BenchmarkScheduleCommit(b *testing.B) {
 			s := scheduler.New(scheduler.Config{Filters: filters.Default()})
 			rnd := rand.New(rand.NewSource(2))
 			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
+			for i := 0; b.Loop(); i++ {
 				req := reqs[i%len(reqs)]
 				d, err := s.Schedule(snap, req, rnd)
 				if err != nil {
@@ -76,7 +74,6 @@ func BenchmarkScheduleCommit(b *testing.B) {
 				}
 				snap.Put(&next)
 			}
-			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "placements/s")
 		})
 	}

@@ -81,13 +81,19 @@ type Expr struct {
 	// re is set for /regex/ values; alts otherwise (split on '|').
 	re   *regexp.Regexp
 	alts []glob
+	// text caches String, which filters use as their reason.
+	text string
 }
 
-// glob is one anchored alternative; parts are the literal runs between
-// '*' wildcards, so a literal has exactly one part.
+// glob is one anchored alternative. A literal has lit set and no parts;
+// otherwise parts are the literal runs between '*' wildcards.
 type glob struct {
+	lit   string
 	parts []string
 }
+
+// literal reports whether the alternative has no wildcard.
+func (g glob) literal() bool { return g.parts == nil }
 
 // Reasons a parse fails; the expression itself is added by ExprError.
 const (
@@ -143,14 +149,26 @@ func ParseExpr(kind Kind, text string) (*Expr, error) {
 			return fail("bad regular expression: " + err.Error())
 		}
 		e.re = re
+		e.text = e.format()
 		return e, nil
 	}
-	for _, alt := range strings.Split(value, "|") {
+	e.alts = make([]glob, 0, strings.Count(value, "|")+1)
+	for rest := value; ; {
+		alt, more, found := strings.Cut(rest, "|")
 		if alt == "" {
 			return fail(reasonEmptyAlt)
 		}
-		e.alts = append(e.alts, glob{parts: strings.Split(alt, "*")})
+		if strings.Contains(alt, "*") {
+			e.alts = append(e.alts, glob{parts: strings.Split(alt, "*")})
+		} else {
+			e.alts = append(e.alts, glob{lit: alt})
+		}
+		if !found {
+			break
+		}
+		rest = more
 	}
+	e.text = e.format()
 	return e, nil
 }
 
@@ -181,6 +199,13 @@ func validKey(k string) bool {
 
 // String prints the expression so that ParseExpr reads it back unchanged.
 func (e *Expr) String() string {
+	if e.text != "" {
+		return e.text
+	}
+	return e.format()
+}
+
+func (e *Expr) format() string {
 	soft := ""
 	if e.Soft {
 		soft = "~"
@@ -192,6 +217,7 @@ func (e *Expr) String() string {
 func (e *Expr) Hard() *Expr {
 	h := *e
 	h.Soft = false
+	h.text = h.format()
 	return &h
 }
 
@@ -223,22 +249,24 @@ func (e *Expr) Literals() ([]string, bool) {
 	if e.re != nil {
 		return nil, false
 	}
-	out := make([]string, 0, len(e.alts))
 	for _, g := range e.alts {
-		if len(g.parts) != 1 {
+		if !g.literal() {
 			return nil, false
 		}
-		out = append(out, g.parts[0])
+	}
+	out := make([]string, len(e.alts))
+	for k, g := range e.alts {
+		out[k] = g.lit
 	}
 	return out, true
 }
 
 // match reports whether v matches the anchored glob.
 func (g glob) match(v string) bool {
-	p := g.parts
-	if len(p) == 1 {
-		return v == p[0]
+	if g.literal() {
+		return v == g.lit
 	}
+	p := g.parts
 	if !strings.HasPrefix(v, p[0]) {
 		return false
 	}

@@ -41,18 +41,21 @@ type Candidates struct {
 	filter  string
 	record  bool
 	excl    []Exclusion
+	// n is the size of set, kept current so Len costs nothing.
+	n int
 }
 
 // reset prepares c for a snapshot.
 func (c *Candidates) reset(snap *Snapshot) {
 	c.words = snap.words()
 	c.set.copyFrom(&snap.live)
+	c.n = snap.Len()
 	c.excl = c.excl[:0]
 	c.record = true
 }
 
 // Len returns the number of candidates left.
-func (c *Candidates) Len() int { return c.set.Len() }
+func (c *Candidates) Len() int { return c.n }
 
 // Scratch returns an empty set sized to the snapshot, for a filter to
 // fill with the lookups of Snapshot. Each call clears and returns the
@@ -73,6 +76,7 @@ func (c *Candidates) Keep(s *NodeSet, reason string) {
 		removed += bits.OnesCount64(c.set.w[i] &^ k)
 		c.set.w[i] &= k
 	}
+	c.n -= removed
 	c.count(reason, removed)
 }
 
@@ -84,13 +88,22 @@ func (c *Candidates) Drop(s *NodeSet, reason string) {
 		removed += bits.OnesCount64(c.set.w[i] & s.w[i])
 		c.set.w[i] &^= s.w[i]
 	}
+	c.n -= removed
 	c.count(reason, removed)
 }
 
 // removeOne drops one candidate for reason.
 func (c *Candidates) removeOne(i int32, reason string) {
 	c.set.remove(i)
+	c.n--
 	c.count(reason, 1)
+}
+
+// restore makes the candidates equal to the backup taken before a soft
+// expression was tried.
+func (c *Candidates) restore() {
+	c.set.copyFrom(&c.backup)
+	c.n = c.set.Len()
 }
 
 func (c *Candidates) count(reason string, n int) {

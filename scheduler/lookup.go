@@ -92,8 +92,8 @@ func (s *Snapshot) NodesMatchingContainer(dst *NodeSet, e *Expr) {
 			}
 		}
 		for _, g := range e.alts {
-			if len(g.parts) == 1 {
-				lits = append(lits, g.parts[0])
+			if g.literal() {
+				lits = append(lits, g.lit)
 			}
 		}
 	}

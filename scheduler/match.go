@@ -38,7 +38,7 @@ func (e *Expr) MatchContainer(c *Container) bool {
 		return false
 	}
 	for _, g := range e.alts {
-		if len(g.parts) == 1 && isIDPrefix(g.parts[0], c.ID) {
+		if g.literal() && isIDPrefix(g.lit, c.ID) {
 			return true
 		}
 	}

@@ -75,12 +75,18 @@ func (r *Request) Reservation() (nanoCPUs, memory int64) {
 func ParseRequest(r *Request) (*Query, error) {
 	q := &Query{}
 	q.NanoCPUs, q.Memory = r.Reservation()
-	seen := map[string]bool{}
+	type source struct {
+		kind Kind
+		text string
+	}
+	var seen []source // requests carry a handful of expressions
 	add := func(kind Kind, text string) error {
-		if seen[kind.String()+":"+text] {
-			return nil
+		for _, s := range seen {
+			if s.kind == kind && s.text == text {
+				return nil
+			}
 		}
-		seen[kind.String()+":"+text] = true
+		seen = append(seen, source{kind, text})
 		e, err := ParseExpr(kind, text)
 		if err != nil {
 			return err

@@ -152,14 +152,21 @@ func (s *Scheduler) applyFilters(snap *Snapshot, q *Query, c *Candidates) {
 // applyFit drops the candidates without room for the reservation.
 func (s *Scheduler) applyFit(snap *Snapshot, q *Query, c *Candidates) {
 	c.filter = resourcesFilter
-	reason := resourceCondition(q.NanoCPUs, q.Memory)
-	c.set.each(func(i int32) bool {
-		if !fits(snap.usedCPU[i], q.NanoCPUs, snap.totCPU[i], s.overcommit) ||
-			!fits(snap.usedMem[i], q.Memory, snap.totMem[i], s.overcommit) {
+	reason := "" // formatted on the first exclusion only
+	for wi, w := range c.set.w {
+		for w != 0 {
+			i := int32(wi*64 + bits.TrailingZeros64(w))
+			w &= w - 1
+			if fits(snap.usedCPU[i], q.NanoCPUs, snap.totCPU[i], s.overcommit) &&
+				fits(snap.usedMem[i], q.Memory, snap.totMem[i], s.overcommit) {
+				continue
+			}
+			if reason == "" {
+				reason = resourceCondition(q.NanoCPUs, q.Memory)
+			}
 			c.removeOne(i, reason)
 		}
-		return true
-	})
+	}
 }
 
 // applySoft applies each soft expression in turn, as if it were hard,
@@ -172,7 +179,7 @@ func (s *Scheduler) applySoft(snap *Snapshot, q *Query, c *Candidates) []string 
 		s.applyFilters(snap, softQuery(e), c)
 		c.record = true
 		if c.Len() == 0 {
-			c.set.copyFrom(&c.backup)
+			c.restore()
 			ignored = append(ignored, e.String())
 		}
 	}
