@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,11 +164,12 @@ func TestCreateErrors(t *testing.T) {
 	}{
 		{"missing image", run("", "nosuchimage:1"), func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, cluster.ErrImageNotFound)
-			assert.ErrorContains(t, err, "No such image: nosuchimage:1")
+			assert.EqualError(t, err, "No such image: nosuchimage:1")
 		}},
 		{"name conflict", run("taken", "busybox"), func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, cluster.ErrNameConflict)
 			assert.ErrorContains(t, err, `"/taken" is already in use`)
+			assert.True(t, strings.HasSuffix(err.Error(), "to be able to reuse that name."), "the CLI shows the engine's own wording: %v", err)
 		}},
 		{"bad name", run("bad name", "busybox"), func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, cluster.ErrInvalidRequest)

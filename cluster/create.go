@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -47,11 +48,11 @@ type reservation struct {
 // ErrImageNotFound (404), engine errors wrapped with the node name.
 func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Container, error) {
 	if req.Config == nil {
-		return Container{}, fmt.Errorf("create container: the request has no container config: %w", ErrInvalidRequest)
+		return Container{}, errorf(ErrInvalidRequest, "create container: the request has no container config")
 	}
 	name := strings.TrimPrefix(req.Name, "/")
 	if name != "" && !validName.MatchString(name) {
-		return Container{}, fmt.Errorf("create container: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", req.Name, ErrInvalidRequest)
+		return Container{}, errorf(ErrInvalidRequest, "create container: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
 	}
 	cfg := *req.Config
 	host := &container.HostConfig{}
@@ -67,7 +68,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Conta
 	sreq := toRequest(name, &cfg, host)
 	sreq.Image = normalizeImage(cfg.Image)
 	if sreq.Image == "" {
-		return Container{}, fmt.Errorf("create container: no image given: %w", ErrInvalidRequest)
+		return Container{}, errorf(ErrInvalidRequest, "create container: no image given")
 	}
 
 	var excluded []string
@@ -92,7 +93,7 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Conta
 // named in excluded (failed earlier attempts) are ruled out.
 func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservation, bool, error) {
 	if c.cfg.Scheduler == nil {
-		return nil, false, fmt.Errorf("create container: the cluster has no scheduler configured: %w", ErrInvalidRequest)
+		return nil, false, errors.New("create container: the cluster has no scheduler configured (Config.Scheduler is nil)")
 	}
 	r := *sreq
 	extra := []string{}
@@ -106,8 +107,8 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 	}
 	if r.Name != "" {
 		if holder, taken := c.names[r.Name]; taken {
-			return nil, false, fmt.Errorf(`Conflict. The container name "/%s" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w`,
-				r.Name, holder, ErrNameConflict)
+			return nil, false, errorf(ErrNameConflict, `Conflict. The container name "/%s" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.`,
+				r.Name, holder)
 		}
 	}
 	anyHas, err := c.imageSomewhereLocked(r.Image)
@@ -115,7 +116,7 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 		return nil, false, err
 	}
 	if !anyHas {
-		return nil, false, fmt.Errorf("No such image: %s: %w", r.Image, ErrImageNotFound)
+		return nil, false, errorf(ErrImageNotFound, "No such image: %s", r.Image)
 	}
 	// Prefer nodes that already have the image, so no registry is
 	// contacted when one of them fits.
@@ -206,7 +207,7 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
 			// The cache said the node had it; it was removed meanwhile.
 			signal(n.resync)
-			return Container{}, fmt.Errorf("No such image: %s (on %s): %w", cfg.Image, nodeName, ErrImageNotFound)
+			return Container{}, errorf(ErrImageNotFound, "No such image: %s (on %s)", cfg.Image, nodeName)
 		}
 		if cerrdefs.IsConflict(err) {
 			// Someone took the name on that engine directly, unseen yet.

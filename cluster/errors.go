@@ -57,3 +57,19 @@ func isAnswer(err error) bool {
 		cerrdefs.IsFailedPrecondition(err) || cerrdefs.IsNotModified(err) || cerrdefs.IsInternal(err) ||
 		cerrdefs.IsNotImplemented(err)
 }
+
+// kindError carries a message meant for the docker CLI verbatim while
+// matching one of the sentinels above with errors.Is, so the API can map
+// the status without the sentinel's text trailing the message.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+// errorf builds a kindError: the message is formatted like fmt.Sprintf.
+func errorf(kind error, format string, args ...any) error {
+	return &kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}

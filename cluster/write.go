@@ -87,7 +87,7 @@ func (c *Cluster) RefreshNode(ctx context.Context, nodeID, what string) error {
 func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) error {
 	name := strings.TrimPrefix(newName, "/")
 	if !validName.MatchString(name) {
-		return fmt.Errorf("rename %s: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", ref, newName, ErrInvalidRequest)
+		return errorf(ErrInvalidRequest, "rename %s: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", ref, newName)
 	}
 	c.mu.Lock()
 	n, e, err := c.findLocked(ref)
@@ -98,7 +98,7 @@ func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) erro
 	id, nodeName := e.summary.ID, n.name
 	if holder, taken := c.names[name]; taken && holder != id {
 		c.mu.Unlock()
-		return fmt.Errorf(`rename %s: Conflict. The container name "/%s" is already in use by container %q: %w`, ref, name, holder, ErrNameConflict)
+		return errorf(ErrNameConflict, `rename %s: Conflict. The container name "/%s" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.`, ref, name, holder)
 	}
 	c.names[name] = id
 	c.mu.Unlock()
