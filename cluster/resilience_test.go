@@ -251,3 +251,29 @@ func TestPeriodicReconcile(t *testing.T) {
 	}, 10*time.Second, 5*time.Millisecond, "full listings keep coming without any stream break")
 	assert.Equal(t, streams, l.engines[0].Calls("GET /events"), "the stream was never reopened")
 }
+
+func TestSlowSubscriberIsDroppedWithoutBlocking(t *testing.T) {
+	l := newLab(t, labOptions{nodes: 1, cluster: func(cfg *cluster.Config) { cfg.SubscriberBuffer = 8 }})
+	_, slow := l.c.Subscribe(time.Time{})
+	defer slow.Close()
+	_, fast := l.c.Subscribe(time.Time{})
+	defer fast.Close()
+	var got []cluster.Event
+	for i := range 5 {
+		l.runOutside(0, fmt.Sprintf("s%d", i)) // 3 events each: fits the fast one's buffer, 5 rounds overflow the slow one
+		collect(t, fast, &got, func(evs []cluster.Event) bool {
+			return countAction(evs, "container", "start") == i+1
+		})
+	}
+	_, open := <-drainAll(slow.C)
+	assert.False(t, open)
+	assert.ErrorIs(t, slow.Err(), cluster.ErrSlowSubscriber)
+	assert.NoError(t, fast.Err())
+}
+
+// drainAll reads ch until it is closed and returns it.
+func drainAll(ch <-chan cluster.Event) <-chan cluster.Event {
+	for range ch {
+	}
+	return ch
+}
