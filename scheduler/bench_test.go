@@ -78,3 +78,26 @@ func BenchmarkScheduleCommit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSchedulePlain is the worst case for the strategy: a bare
+// `docker run -m 512m` with no expressions and no ports, so every healthy
+// node is a candidate to check and rank.
+func BenchmarkSchedulePlain(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewSource(1))
+			snap := schedtest.Snapshot(schedtest.BenchCluster(r, n)...)
+			req := &scheduler.Request{Image: "busybox", Memory: 512 << 20}
+			s := scheduler.New(scheduler.Config{Filters: filters.Default()})
+			rnd := rand.New(rand.NewSource(2))
+			b.ReportAllocs()
+			for b.Loop() {
+				d, err := s.Schedule(snap, req, rnd)
+				if err != nil || d.Node == nil {
+					b.Fatal("plain request not placed", err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "placements/s")
+		})
+	}
+}

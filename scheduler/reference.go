@@ -114,3 +114,26 @@ func (s *Scheduler) referencePick(nodes []*Node, q *Query, rnd *rand.Rand) *Node
 	}
 	return ties[0]
 }
+
+// compare ranks candidate a against b the plain way: negative if a is
+// better, zero on a tie the random source breaks.
+func (st Strategy) compare(scoreA float64, countA int32, scoreB float64, countB int32) int {
+	switch st {
+	case Random:
+		return 0
+	case Binpack:
+		scoreA, scoreB = -scoreA, -scoreB
+		countA, countB = -countA, -countB
+	}
+	switch {
+	case scoreA < scoreB:
+		return -1
+	case scoreA > scoreB:
+		return 1
+	case countA < countB:
+		return -1
+	case countA > countB:
+		return 1
+	}
+	return 0
+}

@@ -82,12 +82,30 @@ func (s *Scheduler) Schedule(snap *Snapshot, req *Request, rnd *rand.Rand) (Deci
 func (s *Scheduler) ScheduleQuery(snap *Snapshot, q *Query, rnd *rand.Rand) Decision {
 	c := s.pool.Get().(*Candidates)
 	defer s.pool.Put(c)
-	d := s.hardFilter(snap, q, c)
+	if len(q.Soft) > 0 {
+		d := s.hardFilter(snap, q, c, true)
+		if d.Feasible > 0 {
+			d.IgnoredSoft = s.applySoft(snap, q, c)
+			d.Node = snap.nodes[s.pick(snap, q, c, rnd, false)]
+		}
+		return d
+	}
+	// Without soft expressions the reservation check rides along with
+	// the strategy's pass over the candidates.
+	d := s.hardFilter(snap, q, c, false)
 	if d.Feasible == 0 {
 		return d
 	}
-	d.IgnoredSoft = s.applySoft(snap, q, c)
-	d.Node = snap.nodes[s.pick(snap, q, &c.set, rnd)]
+	best := s.pick(snap, q, c, rnd, true)
+	if len(c.excl) > len(d.Exclusions) {
+		d.Exclusions = append([]Exclusion(nil), c.excl...)
+	}
+	d.Feasible = c.Len()
+	if best < 0 {
+		d.NoResources = true
+		return d
+	}
+	d.Node = snap.nodes[best]
 	return d
 }
 
@@ -102,7 +120,7 @@ func (s *Scheduler) Feasible(snap *Snapshot, req *Request) ([]*Node, Decision, e
 	}
 	c := s.pool.Get().(*Candidates)
 	defer s.pool.Put(c)
-	d := s.hardFilter(snap, q, c)
+	d := s.hardFilter(snap, q, c, true)
 	out := make([]*Node, 0, d.Feasible)
 	c.set.each(func(i int32) bool {
 		out = append(out, snap.nodes[i])
@@ -113,11 +131,11 @@ func (s *Scheduler) Feasible(snap *Snapshot, req *Request) ([]*Node, Decision, e
 
 // hardFilter narrows c to the nodes that pass every hard filter and fit
 // the reservation, and starts the decision with the exclusion counts.
-func (s *Scheduler) hardFilter(snap *Snapshot, q *Query, c *Candidates) Decision {
+func (s *Scheduler) hardFilter(snap *Snapshot, q *Query, c *Candidates, fit bool) Decision {
 	c.reset(snap)
 	d := Decision{Version: snap.Version(), Nodes: snap.Len()}
 	s.applyFilters(snap, q, c)
-	if c.Len() > 0 && (q.NanoCPUs > 0 || q.Memory > 0) {
+	if fit && c.Len() > 0 && (q.NanoCPUs > 0 || q.Memory > 0) {
 		s.applyFit(snap, q, c)
 		d.NoResources = c.Len() == 0
 	}
@@ -201,30 +219,49 @@ func softQuery(e *Expr) *Query {
 	return q
 }
 
-// pick returns the strategy's choice among a non-empty candidate set:
-// the best rank, ties broken by rnd.Intn over the tied nodes in slot
-// order. It makes two passes over the set rather than collecting the
-// tied nodes, so a decision allocates nothing.
-func (s *Scheduler) pick(snap *Snapshot, q *Query, set *NodeSet, rnd *rand.Rand) int32 {
+// pick returns the strategy's choice among the candidates, or -1 if
+// none is left: the best rank, ties broken by rnd.Intn over the tied
+// nodes in slot order. With fit set it also drops, in the same pass, the
+// candidates without room for the reservation (only valid when no soft
+// expression has to see the fitted set first). It makes a second pass to
+// find the drawn tie rather than collecting ties, so it allocates nothing.
+func (s *Scheduler) pick(snap *Snapshot, q *Query, c *Candidates, rnd *rand.Rand, fit bool) int32 {
 	st := s.strategy
 	reqCPU, reqMem := q.NanoCPUs, q.Memory
+	fit = fit && (reqCPU > 0 || reqMem > 0)
+	reason := ""
 	best, ties := int32(-1), 0
 	var bestScore float64
 	var bestCount int32
-	for wi, w := range set.w {
+	for wi, w := range c.set.w {
 		for w != 0 {
 			i := int32(wi*64 + bits.TrailingZeros64(w))
 			w &= w - 1
-			sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
-			cnt := snap.count[i]
-			if best < 0 {
-				best, bestScore, bestCount, ties = i, sc, cnt, 1
+			if fit && !(fits(snap.usedCPU[i], reqCPU, snap.totCPU[i], s.overcommit) &&
+				fits(snap.usedMem[i], reqMem, snap.totMem[i], s.overcommit)) {
+				if reason == "" {
+					c.filter = resourcesFilter
+					reason = resourceCondition(reqCPU, reqMem)
+				}
+				c.removeOne(i, reason)
 				continue
 			}
-			switch st.compare(sc, cnt, bestScore, bestCount) {
-			case -1:
+			if st == Random {
+				if best < 0 {
+					best = i
+				}
+				ties++
+				continue
+			}
+			sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
+			cnt := snap.count[i]
+			if st == Binpack {
+				sc, cnt = -sc, -cnt
+			}
+			switch {
+			case best < 0 || sc < bestScore || (sc == bestScore && cnt < bestCount):
 				best, bestScore, bestCount, ties = i, sc, cnt, 1
-			case 0:
+			case sc == bestScore && cnt == bestCount:
 				ties++
 			}
 		}
@@ -233,13 +270,19 @@ func (s *Scheduler) pick(snap *Snapshot, q *Query, set *NodeSet, rnd *rand.Rand)
 		return best
 	}
 	r := rnd.Intn(ties)
-	for wi, w := range set.w {
+	for wi, w := range c.set.w {
 		for w != 0 {
 			i := int32(wi*64 + bits.TrailingZeros64(w))
 			w &= w - 1
-			sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
-			if st.compare(sc, snap.count[i], bestScore, bestCount) != 0 {
-				continue
+			if st != Random {
+				sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
+				cnt := snap.count[i]
+				if st == Binpack {
+					sc, cnt = -sc, -cnt
+				}
+				if sc != bestScore || cnt != bestCount {
+					continue
+				}
 			}
 			if r == 0 {
 				return i

@@ -55,26 +55,3 @@ func score(usedCPU, reqCPU int64, invCPU float64, usedMem, reqMem int64, invMem 
 func fits(used, req, total int64, overcommit float64) bool {
 	return req <= 0 || float64(used+req) <= float64(total)*(1+overcommit)
 }
-
-// compare ranks candidate a against b: negative if a is better, zero on a
-// tie the random source breaks.
-func (st Strategy) compare(scoreA float64, countA int32, scoreB float64, countB int32) int {
-	switch st {
-	case Random:
-		return 0
-	case Binpack:
-		scoreA, scoreB = -scoreA, -scoreB
-		countA, countB = -countA, -countB
-	}
-	switch {
-	case scoreA < scoreB:
-		return -1
-	case scoreA > scoreB:
-		return 1
-	case countA < countB:
-		return -1
-	case countA > countB:
-		return 1
-	}
-	return 0
-}
