@@ -51,11 +51,12 @@ type Options struct {
 // Engine is one Docker engine reached over TCP. It is safe for concurrent
 // use; Close releases its idle connections.
 type Engine struct {
-	addr string
-	url  string
-	opts Options
-	cli  *client.Client
-	http *http.Client
+	addr    string
+	url     string
+	opts    Options
+	cli     *client.Client
+	pullCli *client.Client
+	http    *http.Client
 
 	// negotiateMu guards negotiated: version negotiation is retried until
 	// a ping succeeds, because the SDK silently keeps its own default when
@@ -80,36 +81,60 @@ func Dial(addr string, opts Options) (*Engine, error) {
 		opts.PullTimeout = DefaultPullTimeout
 	}
 	scheme := "http"
-	transport := &http.Transport{
-		Proxy:               nil, // engines are reached directly, never through HTTP_PROXY
+	if opts.TLS != nil {
+		scheme = "https"
+	}
+	// The SDK's transport also bounds the wait for response headers, so
+	// an engine frozen before answering (even GET /events, whose headers
+	// dockerd sends at once) fails instead of hanging. The forwarding
+	// transport handed to the API does not: attach, logs -f and wait may
+	// legitimately take long before a proxy sees headers.
+	sdkTransport := newTransport(opts)
+	sdkTransport.ResponseHeaderTimeout = opts.Timeout
+	forward := newTransport(opts)
+	cli, err := newClient(hostPort, scheme, sdkTransport)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
+	}
+	// Pulls get their own client without the header timeout: dockerd
+	// answers only once the registry resolved the image.
+	pullCli, err := newClient(hostPort, scheme, newTransport(opts))
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
+	}
+	return &Engine{
+		addr:    hostPort,
+		url:     scheme + "://" + hostPort,
+		opts:    opts,
+		cli:     cli,
+		pullCli: pullCli,
+		http:    &http.Client{Transport: forward},
+	}, nil
+}
+
+func newClient(hostPort, scheme string, t *http.Transport) (*client.Client, error) {
+	return client.NewClientWithOpts(
+		client.WithHost("tcp://"+hostPort),
+		client.WithHTTPClient(&http.Client{Transport: t}),
+		client.WithScheme(scheme),
+		client.WithAPIVersionNegotiation(),
+	)
+}
+
+// newTransport is a transport to one engine: direct (never through
+// HTTP_PROXY), with the dial and TLS handshake bounded by the timeout.
+func newTransport(opts Options) *http.Transport {
+	t := &http.Transport{
+		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: opts.Timeout,
 	}
 	if opts.TLS != nil {
-		scheme = "https"
-		transport.TLSClientConfig = opts.TLS.Clone()
+		t.TLSClientConfig = opts.TLS.Clone()
 	}
-	hc := &http.Client{Transport: transport}
-	cli, err := client.NewClientWithOpts(
-		client.WithHost("tcp://"+hostPort),
-		client.WithHTTPClient(hc),
-		client.WithScheme(scheme),
-		client.WithAPIVersionNegotiation(),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
-	}
-	return &Engine{
-		addr: hostPort,
-		url:  scheme + "://" + hostPort,
-		opts: opts,
-		cli:  cli,
-		// The raw client given to the API for forwarding shares the
-		// transport (and TLS) but not the SDK's tracing wrapper.
-		http: &http.Client{Transport: transport},
-	}, nil
+	return t
 }
 
 // hostPort validates addr and strips an optional scheme.
@@ -205,7 +230,8 @@ func (e *Engine) Target() (url string, hc *http.Client, apiVersion string) {
 
 // Close releases idle connections. Calls after Close fail.
 func (e *Engine) Close() error {
-	return e.cli.Close()
+	e.http.CloseIdleConnections()
+	return errors.Join(e.cli.Close(), e.pullCli.Close())
 }
 
 // Containers lists every container, running or not.
@@ -293,7 +319,11 @@ func (e *Engine) CreateContainer(ctx context.Context, name string, cfg *containe
 func (e *Engine) PullImage(ctx context.Context, ref, auth string) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.PullTimeout)
 	defer cancel()
-	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err := e.negotiate(ctx); err != nil {
+		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
+	}
+	e.pullCli.NegotiateAPIVersionPing(types.Ping{APIVersion: e.APIVersion()})
+	rc, err := e.pullCli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
 		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
 	}
