@@ -85,6 +85,14 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 		return usagef("discovery %q: %v", cfg.Discovery, err)
 	}
 
+	if cfg.Pprof != "" {
+		stopPprof, err := startPprof(cfg.Pprof, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
+
 	c, err := cluster.New(cluster.Config{
 		Scheduler: scheduler.New(scheduler.Config{Filters: chain, Strategy: strategy, Overcommit: overcommit}),
 		Dial: func(addr string) (cluster.Engine, error) {

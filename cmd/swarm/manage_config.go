@@ -36,6 +36,8 @@ type manageConfig struct {
 	GossipAddr     string
 	GossipAdv      string
 	GossipTTL      time.Duration
+	// Pprof is the loopback address of the profiling listener; "" is off.
+	Pprof string
 }
 
 // listenAddr is one -H value: a TCP address or a unix socket path.
@@ -95,6 +97,7 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	refreshMax := fs.Duration("engine-refresh-max-interval", defaultRefreshMax, "longest period between two refreshes of an engine")
 	failureRetry := fs.Int("engine-failure-retry", defaultFailureRetry, "failed calls before an engine is marked unhealthy")
 	history := fs.Int("event-history", defaultEventHistory, "events kept for `docker events --since`")
+	pprofAddr := fs.String("pprof", "", "debug: serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	logLevel := fs.String("l", "info", "log level: debug, info, warn or error")
 	fs.StringVar(logLevel, "log-level", "info", "same as -l")
 	if err := fs.Parse(splitInterleaved(args, manageBoolFlags)); err != nil {
@@ -105,7 +108,7 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 		TLS: tlsOpts, EngineTLS: engineTLS, GossipAddr: *gossipAddr, GossipAdv: *gossipAdv, GossipTTL: *ttl,
 		Strategy: *strategy, Heartbeat: *heartbeat, Overcommit: defaultOvercommit,
 		RefreshMin: *refreshMin, RefreshMax: *refreshMax, FailureRetry: *failureRetry,
-		EventHistory: *history, LogLevel: *logLevel, DiscoveryOpts: discoveryOpts,
+		EventHistory: *history, LogLevel: *logLevel, DiscoveryOpts: discoveryOpts, Pprof: *pprofAddr,
 	}
 	if len(hosts) == 0 {
 		if env := getenv("SWARM_HOST"); env != "" {
@@ -172,6 +175,11 @@ func (cfg *manageConfig) validate(filters, clusterOpts []string) error {
 	}
 	if cfg.EventHistory < 0 || cfg.EventHistory > 10_000_000 {
 		return usagef("--event-history %d: must be between 0 and 10000000", cfg.EventHistory)
+	}
+	if cfg.Pprof != "" {
+		if err := checkPprofAddr(cfg.Pprof); err != nil {
+			return err
+		}
 	}
 	if !contains([]string{"debug", "info", "warn", "error"}, cfg.LogLevel) {
 		return usagef("-l %q: valid levels are debug, info, warn, error", cfg.LogLevel)

@@ -86,6 +86,8 @@ func TestParseManageErrors(t *testing.T) {
 		{"tlsverify without ca", []string{"--tlsverify", "--tlscert", "c.pem", "--tlskey", "k.pem", "nodes://a:1"}, "--tlscacert"},
 		{"log level", []string{"-l", "loud", "nodes://a:1"}, `-l "loud": valid levels`},
 		{"unknown flag", []string{"--frobnicate", "nodes://a:1"}, "flag provided but not defined: -frobnicate"},
+		{"pprof off loopback", []string{"--pprof", "0.0.0.0:6060", "nodes://a:1"}, "loopback address"},
+		{"pprof form", []string{"--pprof", "6060", "nodes://a:1"}, `--pprof "6060": want 127.0.0.1:PORT`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,4 +98,10 @@ func TestParseManageErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+func TestParseManagePprof(t *testing.T) {
+	cfg, err := parseManage([]string{"--pprof", "127.0.0.1:6060", "nodes://a:1"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:6060", cfg.Pprof)
 }
