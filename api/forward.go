@@ -246,3 +246,32 @@ func clientOf(ep Endpoint) *http.Client {
 	}
 	return http.DefaultClient
 }
+
+// commitContainer runs `docker commit` on the container's node; the new
+// image is then in that node's image list.
+func (s *Server) commitContainer(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ref := q.Get("container")
+	if ref == "" {
+		writeError(w, badRequest("commit needs container=NAME"))
+		return
+	}
+	c, err := s.cluster.Container(ref)
+	if err != nil {
+		writeError(w, noSuchContainer(ref, err))
+		return
+	}
+	ep, err := s.endpointFor(c.Node)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q.Set("container", c.Summary.ID)
+	r.URL.RawQuery = q.Encode()
+	s.forward(w, r, ep, "/commit", func(*http.Response) error {
+		if err := s.cluster.RefreshNode(r.Context(), c.Node.ID, "images"); err != nil {
+			s.log.Warn("refresh images after commit", "node", c.Node.Name, "err", err)
+		}
+		return nil
+	})
+}

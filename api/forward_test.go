@@ -249,3 +249,22 @@ func TestExecStartAttachedIsHijacked(t *testing.T) {
 	assert.Equal(t, "got: whoami", string(out))
 	assert.Equal(t, `/v1.41/exec/e1/start {"Detach":false,"Tty":true}`, strings.TrimSpace(<-paths))
 }
+
+func TestCommitOnOwningNode(t *testing.T) {
+	f := psCluster()
+	id := f.containers[0].Summary.ID
+	eng := &recordingEngine{reply: func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusCreated, map[string]string{"Id": "sha256:new"})
+	}}
+	f.addEngine(t, "backend1", eng)
+	srv := newServer(t, f)
+	code, body := do(t, srv, http.MethodPost, "/v1.41/commit?container=backend1/redis&repo=snap", "{}")
+	assert.Equal(t, http.StatusCreated, code, body)
+	got := eng.last(t)
+	assert.Equal(t, "/v1.41/commit", got.Path)
+	assert.Equal(t, "container="+id+"&repo=snap", got.Query)
+	assert.Equal(t, []string{"ID-backend1:images"}, f.refreshes())
+	code, body = do(t, srv, http.MethodPost, "/commit?container=ghost", "")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Contains(t, body, "No such container: ghost")
+}

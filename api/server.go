@@ -107,7 +107,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.router.ServeHTTP(rec, r)
 	// Never log headers: X-Registry-Auth carries credentials.
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path,
+	level := slog.LevelDebug
+	if rec.status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
 		"status", rec.status, "duration", time.Since(start))
 }
 
@@ -152,6 +156,7 @@ func (s *Server) routes() *mux.Router {
 	h("/containers/{name:.*}/archive", s.forwardContainer(true), put)
 	h("/containers/{name:.*}", s.removeContainer, del)
 	h("/containers/prune", s.notImplemented, post)
+	h("/commit", s.commitContainer, post)
 
 	h("/exec/{id}/start", s.startExec, post)
 	h("/exec/{id}/resize", s.forwardExec, post)
@@ -184,7 +189,7 @@ func (s *Server) routes() *mux.Router {
 
 	// Swarm mode and other engine features the manager does not provide:
 	// answer in JSON so the CLI prints why instead of a bare 404 page.
-	for _, p := range []string{"/swarm", "/services", "/tasks", "/secrets", "/configs", "/nodes", "/plugins", "/build", "/session", "/commit", "/system/df", "/distribution"} {
+	for _, p := range []string{"/swarm", "/services", "/tasks", "/secrets", "/configs", "/nodes", "/plugins", "/build", "/session", "/system/df", "/distribution"} {
 		r.PathPrefix(p).HandlerFunc(s.notImplemented)
 	}
 	_, _, _ = post, head, put
