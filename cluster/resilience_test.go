@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmlab/swarm/cluster"
+	"github.com/swarmlab/swarm/cluster/engine"
 	"github.com/swarmlab/swarm/scheduler"
 )
 
@@ -276,4 +277,25 @@ func drainAll(ch <-chan cluster.Event) <-chan cluster.Event {
 	for range ch {
 	}
 	return ch
+}
+
+func TestFrozenEngineGoesUnhealthyAndBack(t *testing.T) {
+	l := newLab(t, labOptions{nodes: 2, cluster: func(cfg *cluster.Config) {
+		cfg.Dial = func(addr string) (cluster.Engine, error) {
+			return engine.Dial(addr, engine.Options{Timeout: 300 * time.Millisecond})
+		}
+		cfg.HeartbeatTimeout = 300 * time.Millisecond
+	}})
+	l.engines[1].SetLatency(3 * time.Second) // answers nothing within the timeout
+	require.Eventually(t, func() bool { return l.node(1).State == scheduler.NodeUnhealthy }, 10*time.Second, 10*time.Millisecond)
+	assert.Regexp(t, "deadline exceeded|timeout", l.node(1).Err)
+	c, err := l.c.CreateContainer(context.Background(), run("", "busybox"))
+	require.NoError(t, err)
+	assert.Equal(t, "node0", c.Node.Name, "placement avoids the frozen node")
+
+	l.engines[1].SetLatency(0)
+	l.waitHealthy(2)
+	l.runOutside(1, "thawed")
+	require.Eventually(t, func() bool { _, err := l.c.Container("thawed"); return err == nil }, 10*time.Second, 10*time.Millisecond,
+		"the event stream works again after the freeze")
 }
