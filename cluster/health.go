@@ -53,11 +53,13 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 			return false
 		}
 	}
-	if n.id != "" && n.id != info.ID {
+	oldID := n.id
+	if oldID != "" && oldID != info.ID {
 		// A different engine now answers at this address: forget the
 		// old one's cache rather than mixing the two.
-		c.log.Warn("engine ID changed at address; resetting its cache", "addr", n.addr, "old", n.id, "new", info.ID)
 		c.resetNodeLocked(n)
+	} else {
+		oldID = ""
 	}
 	n.id = info.ID
 	n.name = info.Name
@@ -85,11 +87,15 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	c.putNodeLocked(n)
 	c.mu.Unlock()
 
+	if oldID != "" {
+		c.log.Warn("engine ID changed at address; its cache was reset", "addr", n.addr, "old", oldID, "new", info.ID)
+	}
 	c.publish(evs...)
 	if startWatch {
 		go c.watch(ctx, n)
 	}
 	if len(evs) > 0 {
+		c.log.Info("engine reconnected", "node", info.Name, "addr", n.addr)
 		// Back from the dead: re-list everything now rather than trust
 		// whatever the event stream did meanwhile.
 		signal(n.resync)
@@ -113,9 +119,12 @@ func (c *Cluster) failNode(n *node, err error) {
 		n.state = scheduler.NodeUnhealthy
 		c.putNodeLocked(n)
 		evs = append(evs, c.engineEventLocked(n, ActionEngineDisconnect))
-		c.log.Warn("engine unhealthy", "node", n.name, "addr", n.addr, "failures", n.failures, "err", err)
 	}
+	name, failures := n.name, n.failures
 	c.mu.Unlock()
+	if len(evs) > 0 {
+		c.log.Warn("engine unhealthy", "node", name, "addr", n.addr, "failures", failures, "err", err)
+	}
 	c.publish(evs...)
 }
 
