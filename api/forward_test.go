@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -267,4 +268,34 @@ func TestCommitOnOwningNode(t *testing.T) {
 	code, body = do(t, srv, http.MethodPost, "/commit?container=ghost", "")
 	assert.Equal(t, http.StatusNotFound, code)
 	assert.Contains(t, body, "No such container: ghost")
+}
+
+func TestAttachOverTLSEngine(t *testing.T) {
+	f := psCluster()
+	eng := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		fmt.Fprint(buf, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		_ = buf.Flush()
+		in, _ := io.ReadAll(buf)
+		fmt.Fprintf(conn, "tls got: %s", in)
+	}))
+	eng.StartTLS()
+	t.Cleanup(eng.Close)
+	f.endpoints = map[string]Endpoint{"ID-backend1": {Node: f.nodes[1], URL: eng.URL, Client: eng.Client(), APIVersion: "1.41"}}
+	srv := newServer(t, f)
+	cli, err := client.NewClientWithOpts(client.WithHost(strings.Replace(srv.URL, "http://", "tcp://", 1)), client.WithVersion("1.41"))
+	require.NoError(t, err)
+	defer cli.Close()
+	hr, err := cli.ContainerAttach(context.Background(), "redis", container.AttachOptions{Stream: true, Stdin: true, Stdout: true})
+	require.NoError(t, err)
+	defer hr.Close()
+	_, _ = hr.Conn.Write([]byte("secret"))
+	require.NoError(t, hr.CloseWrite())
+	out, err := io.ReadAll(hr.Reader)
+	require.NoError(t, err)
+	assert.Equal(t, "tls got: secret", string(out), "half-close passed on as TLS close_notify")
 }
