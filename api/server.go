@@ -155,7 +155,11 @@ func (s *Server) routes() *mux.Router {
 	h("/containers/{name:.*}/archive", s.forwardContainer(false), get, head)
 	h("/containers/{name:.*}/archive", s.forwardContainer(true), put)
 	h("/containers/{name:.*}", s.removeContainer, del)
-	h("/containers/prune", s.notImplemented, post)
+	h("/containers/prune", s.prune("containers"), post)
+	h("/images/prune", s.prune("images"), post)
+	h("/networks/prune", s.prune("networks"), post)
+	h("/volumes/prune", s.prune("volumes"), post)
+	h("/build", s.build, post)
 	h("/commit", s.commitContainer, post)
 
 	h("/exec/{id}/start", s.startExec, post)
@@ -189,7 +193,7 @@ func (s *Server) routes() *mux.Router {
 
 	// Swarm mode and other engine features the manager does not provide:
 	// answer in JSON so the CLI prints why instead of a bare 404 page.
-	for _, p := range []string{"/swarm", "/services", "/tasks", "/secrets", "/configs", "/nodes", "/plugins", "/build", "/session", "/system/df", "/distribution"} {
+	for _, p := range []string{"/swarm", "/services", "/tasks", "/secrets", "/configs", "/nodes", "/plugins", "/session", "/system/df", "/distribution"} {
 		r.PathPrefix(p).HandlerFunc(s.notImplemented)
 	}
 	_, _, _ = post, head, put
