@@ -19,7 +19,8 @@ const hostDown = "Host Down"
 // containerFilters are the `docker ps --filter` keys the manager serves.
 var containerFilters = map[string]bool{
 	"name": true, "id": true, "label": true, "status": true, "node": true,
-	"before": true, "since": true, "ancestor": true,
+	"before": true, "since": true, "ancestor": true, "exited": true, "health": true,
+	"network": true, "volume": true,
 }
 
 var containerStates = map[string]bool{
@@ -110,7 +111,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	all := boolValue(r, "all") || limit > 0 || args.Contains("status")
+	all := boolValue(r, "all") || limit > 0 || args.Contains("status") || args.Contains("exited")
 	cs := s.cluster.Containers()
 	sort.SliceStable(cs, func(i, j int) bool {
 		if cs[i].Summary.Created != cs[j].Summary.Created {
@@ -141,6 +142,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			args.Contains("status") && !args.ExactMatch("status", c.Summary.State),
 			args.Contains("node") && !args.ExactMatch("node", c.Node.Name) && !args.ExactMatch("node", c.Node.ID),
 			args.Contains("ancestor") && !args.ExactMatch("ancestor", c.Summary.Image) && !args.ExactMatch("ancestor", c.Summary.ImageID),
+			!matchMore(args, c.Summary),
 			before >= 0 && c.Summary.Created >= before,
 			since >= 0 && c.Summary.Created <= since:
 			continue
@@ -199,4 +201,53 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 		resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 		return nil
 	})
+}
+
+// matchMore applies the filters read from fields of the summary other
+// than its identity: exit code, health, networks and volumes.
+func matchMore(args filters.Args, s container.Summary) bool {
+	if args.Contains("exited") {
+		var code int
+		if s.State != "exited" || !strings.HasPrefix(s.Status, "Exited (") {
+			return false
+		}
+		if _, err := fmt.Sscanf(s.Status, "Exited (%d)", &code); err != nil || !args.ExactMatch("exited", strconv.Itoa(code)) {
+			return false
+		}
+	}
+	if args.Contains("health") {
+		health := "none"
+		switch {
+		case strings.Contains(s.Status, "(healthy)"):
+			health = "healthy"
+		case strings.Contains(s.Status, "(unhealthy)"):
+			health = "unhealthy"
+		case strings.Contains(s.Status, "(health: starting)"):
+			health = "starting"
+		}
+		if !args.ExactMatch("health", health) {
+			return false
+		}
+	}
+	if args.Contains("network") {
+		ok := false
+		if s.NetworkSettings != nil {
+			for name, ep := range s.NetworkSettings.Networks {
+				ok = ok || args.ExactMatch("network", name) || (ep != nil && ep.NetworkID != "" && args.ExactMatch("network", ep.NetworkID))
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if args.Contains("volume") {
+		ok := false
+		for _, m := range s.Mounts {
+			ok = ok || (m.Name != "" && args.ExactMatch("volume", m.Name)) || args.ExactMatch("volume", m.Destination)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,6 +25,11 @@ func psCluster() *fakeCluster {
 	}
 	redis := mk(b1, "ffa41d90f414", "redis", 10, "running", map[string]string{"tier": "db"}, container.Port{PrivatePort: 6379, Type: "tcp"})
 	redis.Summary.Names = append(redis.Summary.Names, "/redis-counter/redis")
+	redis.Summary.Status = "Up 2 hours (healthy)"
+	redis.Summary.NetworkSettings = &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"backnet": {NetworkID: "netb12222"}}}
+	redis.Summary.Mounts = []container.MountPoint{{Name: "redisdata", Destination: "/data"}}
+	old := mk(fe, "0ld0ld0ld0ld", "old", 5, "exited", nil)
+	old.Summary.Status = "Exited (137) 3 days ago"
 	f.containers = []Container{
 		redis,
 		mk(b1, "cff69b6f970d", "redis-counter", 20, "running", nil,
@@ -32,7 +38,7 @@ func psCluster() *fakeCluster {
 		mk(fe, "64af31135c26", "nginx", 30, "running", nil,
 			container.Port{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 80, Type: "tcp"},
 			container.Port{IP: "127.0.0.1", PrivatePort: 443, PublicPort: 8443, Type: "tcp"}),
-		mk(fe, "0ld0ld0ld0ld", "old", 5, "exited", nil),
+		old,
 		mk(b2, "aa1679b3da5c", "postgres", 15, "running", nil, container.Port{PrivatePort: 5432, Type: "tcp"}),
 	}
 	return f
@@ -70,6 +76,12 @@ func TestListContainers(t *testing.T) {
 		{"id filter", filter("id", "cff69b"), []string{"/backend1/redis-counter"}},
 		{"limit implies all", "limit=2", []string{"/frontend/nginx", "/backend1/redis-counter"}},
 		{"before", "all=1&" + filter("before", "redis-counter"), []string{"/backend2/postgres", "/backend1/redis", "/frontend/old"}},
+		{"exited implies all", filter("exited", "137"), []string{"/frontend/old"}},
+		{"exited other code", filter("exited", "0"), []string{}},
+		{"health", filter("health", "healthy"), []string{"/backend1/redis"}},
+		{"health none", filter("health", "none"), []string{"/frontend/nginx", "/backend1/redis-counter"}},
+		{"network", filter("network", "backnet"), []string{"/backend1/redis"}},
+		{"volume", filter("volume", "redisdata"), []string{"/backend1/redis"}},
 		{"since", "all=1&" + filter("since", "redis"), []string{"/frontend/nginx", "/backend1/redis-counter", "/backend2/postgres"}},
 	}
 	for _, tt := range tests {
@@ -119,7 +131,7 @@ func TestDockerCLIPs(t *testing.T) {
 	srv := newServer(t, psCluster())
 	out, stderr, err := runDocker(t, srv.URL, "ps", "--no-trunc", "--format", "{{.Names}}|{{.Ports}}|{{.Status}}")
 	require.NoError(t, err, stderr)
-	assert.Contains(t, out, "backend1/redis,backend1/redis-counter/redis|6379/tcp|running\n")
+	assert.Contains(t, out, "backend1/redis,backend1/redis-counter/redis|6379/tcp|Up 2 hours (healthy)\n")
 	assert.Contains(t, out, "backend1/redis-counter|192.168.99.103:32768->80/tcp|running\n")
 	assert.NotContains(t, out, "postgres", "host down hidden without -a")
 	out, stderr, err = runDocker(t, srv.URL, "ps", "-a", "--filter", "node=backend2", "--format", "{{.Names}} {{.Status}}")
