@@ -43,6 +43,8 @@ type Candidates struct {
 	excl    []Exclusion
 	// n is the size of set, kept current so Len costs nothing.
 	n int
+	// ties is the strategy's buffer of equally ranked slots.
+	ties []int32
 }
 
 // reset prepares c for a snapshot.

@@ -175,8 +175,7 @@ func (s *Scheduler) applyFit(snap *Snapshot, q *Query, c *Candidates) {
 		for w != 0 {
 			i := int32(wi*64 + bits.TrailingZeros64(w))
 			w &= w - 1
-			if fits(snap.usedCPU[i], q.NanoCPUs, snap.totCPU[i], s.overcommit) &&
-				fits(snap.usedMem[i], q.Memory, snap.totMem[i], s.overcommit) {
+			if snap.stats[i].fits(q.NanoCPUs, q.Memory, s.overcommit) {
 				continue
 			}
 			if reason == "" {
@@ -223,22 +222,23 @@ func softQuery(e *Expr) *Query {
 // none is left: the best rank, ties broken by rnd.Intn over the tied
 // nodes in slot order. With fit set it also drops, in the same pass, the
 // candidates without room for the reservation (only valid when no soft
-// expression has to see the fitted set first). It makes a second pass to
-// find the drawn tie rather than collecting ties, so it allocates nothing.
+// expression has to see the fitted set first). Tied slots are collected
+// in a recycled buffer, so a decision makes one pass and allocates
+// nothing.
 func (s *Scheduler) pick(snap *Snapshot, q *Query, c *Candidates, rnd *rand.Rand, fit bool) int32 {
 	st := s.strategy
 	reqCPU, reqMem := q.NanoCPUs, q.Memory
 	fit = fit && (reqCPU > 0 || reqMem > 0)
 	reason := ""
-	best, ties := int32(-1), 0
+	ties := c.ties[:0]
 	var bestScore float64
 	var bestCount int32
 	for wi, w := range c.set.w {
 		for w != 0 {
 			i := int32(wi*64 + bits.TrailingZeros64(w))
 			w &= w - 1
-			if fit && !(fits(snap.usedCPU[i], reqCPU, snap.totCPU[i], s.overcommit) &&
-				fits(snap.usedMem[i], reqMem, snap.totMem[i], s.overcommit)) {
+			stat := &snap.stats[i]
+			if fit && !stat.fits(reqCPU, reqMem, s.overcommit) {
 				if reason == "" {
 					c.filter = resourcesFilter
 					reason = resourceCondition(reqCPU, reqMem)
@@ -247,48 +247,25 @@ func (s *Scheduler) pick(snap *Snapshot, q *Query, c *Candidates, rnd *rand.Rand
 				continue
 			}
 			if st == Random {
-				if best < 0 {
-					best = i
-				}
-				ties++
+				ties = append(ties, i)
 				continue
 			}
-			sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
-			cnt := snap.count[i]
-			if st == Binpack {
-				sc, cnt = -sc, -cnt
-			}
+			sc, cnt := stat.rank(st, reqCPU, reqMem)
 			switch {
-			case best < 0 || sc < bestScore || (sc == bestScore && cnt < bestCount):
-				best, bestScore, bestCount, ties = i, sc, cnt, 1
+			case len(ties) == 0 || sc < bestScore || (sc == bestScore && cnt < bestCount):
+				bestScore, bestCount = sc, cnt
+				ties = append(ties[:0], i)
 			case sc == bestScore && cnt == bestCount:
-				ties++
+				ties = append(ties, i)
 			}
 		}
 	}
-	if ties < 2 || rnd == nil {
-		return best
+	c.ties = ties
+	switch {
+	case len(ties) == 0:
+		return -1
+	case len(ties) == 1 || rnd == nil:
+		return ties[0]
 	}
-	r := rnd.Intn(ties)
-	for wi, w := range c.set.w {
-		for w != 0 {
-			i := int32(wi*64 + bits.TrailingZeros64(w))
-			w &= w - 1
-			if st != Random {
-				sc := score(snap.usedCPU[i], reqCPU, snap.invCPU[i], snap.usedMem[i], reqMem, snap.invMem[i])
-				cnt := snap.count[i]
-				if st == Binpack {
-					sc, cnt = -sc, -cnt
-				}
-				if sc != bestScore || cnt != bestCount {
-					continue
-				}
-			}
-			if r == 0 {
-				return i
-			}
-			r--
-		}
-	}
-	return best
+	return ties[rnd.Intn(len(ties))]
 }

@@ -25,11 +25,9 @@ type Snapshot struct {
 	full    NodeSet // containerslots reached: one more would exceed
 	nonzero NodeSet // nodes with at least one container
 
-	// Per-slot numbers for scoring without touching the Node.
-	usedCPU, usedMem []int64
-	totCPU, totMem   []int64
-	invCPU, invMem   []float64
-	count            []int32
+	// stats holds per-slot numbers for ranking without touching the
+	// Node, one cache line per node for the strategy's scan.
+	stats []slotStat
 
 	names     postings // node name → slots
 	labels    map[string]*labelIndex
@@ -44,6 +42,28 @@ type Snapshot struct {
 	// scratch for Put; the snapshot has a single writer.
 	keyCount map[string]int
 	ptrs     map[*Container]uint8
+}
+
+// slotStat is what ranking reads about one node.
+type slotStat struct {
+	usedCPU, usedMem int64
+	totCPU, totMem   int64
+	invCPU, invMem   float64
+	count            int32
+}
+
+// fits reports whether the reservation fits the node with overcommit.
+func (st *slotStat) fits(reqCPU, reqMem int64, overcommit float64) bool {
+	return fits(st.usedCPU, reqCPU, st.totCPU, overcommit) && fits(st.usedMem, reqMem, st.totMem, overcommit)
+}
+
+// rank is the strategy's key for the node: lower is better.
+func (st *slotStat) rank(strategy Strategy, reqCPU, reqMem int64) (float64, int32) {
+	sc := score(st.usedCPU, reqCPU, st.invCPU, st.usedMem, reqMem, st.invMem)
+	if strategy == Binpack {
+		return -sc, -st.count
+	}
+	return sc, st.count
 }
 
 // labelIndex indexes one engine label key.
@@ -155,13 +175,7 @@ func (s *Snapshot) allocSlot() int32 {
 	}
 	i := int32(len(s.nodes))
 	s.nodes = append(s.nodes, nil)
-	s.usedCPU = append(s.usedCPU, 0)
-	s.usedMem = append(s.usedMem, 0)
-	s.totCPU = append(s.totCPU, 0)
-	s.totMem = append(s.totMem, 0)
-	s.invCPU = append(s.invCPU, 0)
-	s.invMem = append(s.invMem, 0)
-	s.count = append(s.count, 0)
+	s.stats = append(s.stats, slotStat{})
 	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
 		set.grow(s.words())
 	}
@@ -198,10 +212,10 @@ func (s *Snapshot) indexNumbers(i int32, n *Node) {
 		cpu += c.NanoCPUs
 		mem += c.Memory
 	}
-	s.usedCPU[i], s.usedMem[i] = cpu, mem
-	s.totCPU[i], s.totMem[i] = n.NanoCPUs, n.Memory
-	s.invCPU[i], s.invMem[i] = inverse(n.NanoCPUs), inverse(n.Memory)
-	s.count[i] = int32(len(n.Containers))
+	s.stats[i] = slotStat{
+		usedCPU: cpu, usedMem: mem, totCPU: n.NanoCPUs, totMem: n.Memory,
+		invCPU: inverse(n.NanoCPUs), invMem: inverse(n.Memory), count: int32(len(n.Containers)),
+	}
 }
 
 func setIf(set *NodeSet, i int32, on bool) {
@@ -273,8 +287,7 @@ func (s *Snapshot) unindex(i int32, n *Node) {
 	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
 		set.remove(i)
 	}
-	s.usedCPU[i], s.usedMem[i], s.totCPU[i], s.totMem[i] = 0, 0, 0, 0
-	s.invCPU[i], s.invMem[i], s.count[i] = 0, 0, 0
+	s.stats[i] = slotStat{}
 
 	s.names.remove(n.Name, i)
 	s.indexLabels(i, n, false)
