@@ -192,6 +192,11 @@ func (s *Server) inspectContainer(w http.ResponseWriter, r *http.Request) {
 			return fmt.Errorf("node %s answered inspect with bad JSON: %w", c.Node.Name, err)
 		}
 		doc["Node"], _ = json.Marshal(toNodeJSON(c.Node))
+		if ns, ok := doc["NetworkSettings"]; ok && c.Node.IP != "" {
+			if doc["NetworkSettings"], err = portsOnNode(ns, c.Node.IP); err != nil {
+				return fmt.Errorf("node %s answered inspect with bad NetworkSettings: %w", c.Node.Name, err)
+			}
+		}
 		body, err = json.Marshal(doc)
 		if err != nil {
 			return fmt.Errorf("encode inspect of %s: %w", c.Summary.ID, err)
@@ -250,4 +255,42 @@ func matchMore(args filters.Args, s container.Summary) bool {
 		}
 	}
 	return true
+}
+
+// portsOnNode rewrites NetworkSettings.Ports the way `docker ps` shows them:
+// a binding on all interfaces (0.0.0.0, :: or empty) is reported on the
+// node's IP, so `docker port` prints an address a client can reach instead
+// of 0.0.0.0. The IPv4 and IPv6 wildcard bindings of one port collapse into
+// one. Every other field is passed through untouched.
+func portsOnNode(raw json.RawMessage, ip string) (json.RawMessage, error) {
+	var ns map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ns); err != nil || ns == nil {
+		return raw, err
+	}
+	var ports map[string][]struct {
+		HostIP   string `json:"HostIp"`
+		HostPort string
+	}
+	if p, ok := ns["Ports"]; !ok || json.Unmarshal(p, &ports) != nil || ports == nil {
+		return raw, nil // no ports, or a shape this manager does not know: leave it be
+	}
+	for port, bindings := range ports {
+		out := bindings[:0]
+		seen := map[string]bool{}
+		for _, b := range bindings {
+			if b.HostIP == "" || b.HostIP == "0.0.0.0" || b.HostIP == "::" {
+				b.HostIP = ip
+			}
+			if key := b.HostIP + ":" + b.HostPort; !seen[key] {
+				seen[key] = true
+				out = append(out, b)
+			}
+		}
+		ports[port] = out
+	}
+	var err error
+	if ns["Ports"], err = json.Marshal(ports); err != nil {
+		return raw, err
+	}
+	return json.Marshal(ns)
 }

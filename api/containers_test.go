@@ -212,3 +212,29 @@ func TestInspectContainerErrors(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, stderr, "No such container: ghost")
 }
+
+func TestPortsOnNode(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{
+			name: "wildcards on the node, v4 and v6 collapse",
+			in:   `{"IPAddress":"172.17.0.2","Ports":{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"32768"},{"HostIp":"::","HostPort":"32768"}],"443/tcp":null}}`,
+			want: `{"IPAddress":"172.17.0.2","Ports":{"443/tcp":null,"80/tcp":[{"HostIp":"10.77.0.13","HostPort":"32768"}]}}`,
+		},
+		{
+			name: "a specific address stays",
+			in:   `{"Ports":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"},{"HostIp":"","HostPort":"8081"}]}}`,
+			want: `{"Ports":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"},{"HostIp":"10.77.0.13","HostPort":"8081"}]}}`,
+		},
+		{name: "no ports", in: `{"IPAddress":"172.17.0.2"}`, want: `{"IPAddress":"172.17.0.2"}`},
+		{name: "null ports", in: `{"Ports":null}`, want: `{"Ports":null}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := portsOnNode(json.RawMessage(tt.in), "10.77.0.13")
+			require.NoError(t, err)
+			assert.JSONEq(t, tt.want, string(got))
+		})
+	}
+}

@@ -67,6 +67,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, ep Endpoint, pa
 		FlushInterval:  -1,
 		ModifyResponse: after,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client went away (Ctrl-C on logs -f): nothing to answer
+			}
 			s.log.Warn("forward failed", "node", ep.Node.Name, "path", path, "err", err)
 			writeErrorStatus(w, http.StatusBadGateway, fmt.Sprintf("node %s (%s) did not answer %s %s: %v", ep.Node.Name, ep.Node.Addr, r.Method, path, err))
 		},
