@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSmoke runs the whole benchmark small (20 engines, 600 containers)
+// with the real binaries, so the tools keep working as the code changes.
+// It checks what the run did, never how fast.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the manager and the simulator; skipped in -short mode")
+	}
+	o := defaultOptions()
+	o.Engines, o.PerEngine = 20, 30
+	o.Clients, o.Creates = 8, 100
+	o.ListSamples, o.InfoSamples = 3, 5
+	// The non-reader is only dropped once the kernel's socket buffers
+	// (about 1.6 MB on Linux) and the manager's 1024-event buffer are
+	// full, so the events must outnumber both.
+	o.Listeners, o.Events, o.EventInterval = 5, 5000, 50*time.Microsecond
+	var log strings.Builder
+	o.Log = &log
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	res, err := run(ctx, o, &out)
+	require.NoError(t, err, "output:\n%s\nchildren:\n%s", out.String(), log.String())
+
+	assert.Equal(t, 20, res.Healthy, "engines healthy")
+	assert.Equal(t, 600, res.Tracked, "containers tracked")
+	assert.Equal(t, 600, res.Listed, "containers listed")
+	assert.Equal(t, 100, res.Created, "creates that succeeded")
+	assert.Equal(t, o.Events, res.Fanout.MinReceived, "every reading listener got every event")
+	assert.True(t, res.Fanout.NonReaderDropped, "the listener that never reads is dropped")
+	assert.Less(t, res.Fanout.NonReaderGot, o.Events, "a dropped listener misses events")
+	assert.Positive(t, res.RSS)
+	assert.Positive(t, res.HeapUsed)
+	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS", "5. manager heap"} {
+		assert.Contains(t, out.String(), n, "figure %q printed", n)
+	}
+}
+
+func TestAppendDocsKeepsOtherSections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	require.NoError(t, os.WriteFile(path, []byte("# Benchmarks\n\n## Scheduler\n\nkeep me\n"), 0o644))
+	figs := []figure{{Name: "3. GET /info p50", Value: 1.5, Unit: "ms", Target: "≤ 30", Met: true, Conditions: "c"}}
+	require.NoError(t, appendDocs(path, "go run ./test/bench", figs))
+	require.NoError(t, appendDocs(path, "go run ./test/bench --engines 2", figs))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(data)
+	assert.True(t, strings.HasPrefix(s, "# Benchmarks\n\n## Scheduler\n\nkeep me\n"))
+	assert.Equal(t, 1, strings.Count(s, "## Manager at scale"), "heading written once")
+	assert.Equal(t, 2, strings.Count(s, "| 3. GET /info p50 | 1.50 | ms | ≤ 30 | yes | c |"))
+	assert.Contains(t, s, "`go run ./test/bench --engines 2`")
+}
+
+func TestParseFlagsRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"one container per engine", []string{"--containers", "1"}, "--containers 1: must be between 2"},
+		{"no clients", []string{"--clients", "0"}, "--clients 0"},
+		{"zero interval", []string{"--event-interval", "0s"}, "--event-interval must be positive"},
+		{"stray argument", []string{"now"}, `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseFlags(tt.args)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	d := []time.Duration{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}
+	assert.Equal(t, time.Duration(5), percentile(d, 50))
+	assert.Equal(t, time.Duration(10), percentile(d, 99))
+	assert.Equal(t, time.Duration(1), percentile(d, 0))
+	assert.Equal(t, time.Duration(0), percentile(nil, 50))
+}
+
+func TestTimeNano(t *testing.T) {
+	tests := []struct {
+		line string
+		want int64
+		ok   bool
+	}{
+		{`{"Action":"pause","time":1,"timeNano":1700000000123456789}`, 1700000000123456789, true},
+		{`{"Action":"pause","timeNano":42,"node":{}}`, 42, true},
+		{`{"Action":"pause"}`, 0, false},
+		{`{"timeNano":}`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			got, ok := timeNano([]byte(tt.line))
+			assert.Equal(t, tt.ok, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func FuzzTimeNano(f *testing.F) {
+	f.Add([]byte(`{"timeNano":123}`))
+	f.Add([]byte(`"timeNano":99999999999999999999`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if n, ok := timeNano(line); ok {
+			require.GreaterOrEqual(t, n, int64(0))
+		}
+	})
+}
+
+func TestLabEngines(t *testing.T) {
+	env := []byte("LAB_STATE=/var/lib/swarmlab\nexport LAB_ENGINES=10.77.0.11:2375,10.77.0.12:2375\n")
+	assert.Equal(t, []string{"10.77.0.11:2375", "10.77.0.12:2375"}, labEngines(env))
+	assert.Nil(t, labEngines([]byte("nothing\n")))
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// fanout is the outcome of the event fan-out figure.
+type fanout struct {
+	Triggered int           // pause/unpause calls made on the engines
+	P50, P99  time.Duration // engine emission → listener read, over all listeners
+	Max       time.Duration
+	// MinReceived is the fewest triggered events any reading listener got;
+	// it must equal Triggered.
+	MinReceived int
+	// NonReaderDropped is true when the manager ended the non-reading
+	// listener's stream; NonReaderGot is how many events it had been sent.
+	NonReaderDropped bool
+	NonReaderGot     int
+}
+
+// listener is one reading /events client, as docker-gen is.
+type listener struct {
+	lat  []time.Duration
+	resp *http.Response
+}
+
+// eventFanout opens n reading listeners and one that never reads, then
+// pauses and unpauses containers directly on the engines (as an operator
+// on a node would) every interval, count times, and measures when each
+// event reaches each listener. The engine stamps timeNano when it emits
+// the event; everything runs on one machine, so the clocks agree.
+func eventFanout(ctx context.Context, base string, addrs []string, n, count int, interval time.Duration) (fanout, error) {
+	c := newClient(n)
+	defer c.CloseIdleConnections()
+	lis := make([]*listener, n)
+	for i := range lis {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+apiPrefix+"/events", nil)
+		if err != nil {
+			return fanout{}, err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			closeAll(lis)
+			return fanout{}, fmt.Errorf("open listener %d: %w", i, err)
+		}
+		lis[i] = &listener{resp: resp, lat: make([]time.Duration, 0, count)}
+	}
+	defer closeAll(lis)
+	stuck, err := dialNonReader(base)
+	if err != nil {
+		return fanout{}, err
+	}
+	defer stuck.Close()
+
+	var wg sync.WaitGroup
+	for _, l := range lis {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.read(count) }()
+	}
+	if err := triggerEvents(ctx, addrs, count, interval); err != nil {
+		return fanout{}, err
+	}
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-time.After(15 * time.Second):
+		closeAll(lis) // unblocks the readers; MinReceived tells what was missing
+		<-waited
+	}
+	res := fanout{Triggered: count, MinReceived: count}
+	var all []time.Duration
+	for _, l := range lis {
+		res.MinReceived = min(res.MinReceived, len(l.lat))
+		all = append(all, l.lat...)
+	}
+	res.P50, res.P99, res.Max = percentile(all, 50), percentile(all, 99), percentile(all, 100)
+	res.NonReaderDropped, res.NonReaderGot, err = drainNonReader(stuck)
+	return res, err
+}
+
+// read records the latency of every pause/unpause event until want of
+// them arrived or the stream ends.
+func (l *listener) read(want int) {
+	br := bufio.NewReaderSize(l.resp.Body, 64<<10)
+	for len(l.lat) < want {
+		line, err := br.ReadSlice('\n')
+		now := time.Now()
+		if err != nil {
+			return
+		}
+		if !bytes.Contains(line, []byte(`"Action":"pause"`)) && !bytes.Contains(line, []byte(`"Action":"unpause"`)) {
+			continue
+		}
+		if t, ok := timeNano(line); ok {
+			l.lat = append(l.lat, now.Sub(time.Unix(0, t)))
+		}
+	}
+}
+
+// timeNano pulls "timeNano":N out of an event line without a full decode,
+// so 500 listeners cost the benchmark little CPU.
+func timeNano(line []byte) (int64, bool) {
+	const key = `"timeNano":`
+	i := bytes.Index(line, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	rest := line[i+len(key):]
+	j := 0
+	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+		j++
+	}
+	t, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+	return t, err == nil
+}
+
+func closeAll(lis []*listener) {
+	for _, l := range lis {
+		if l != nil {
+			l.resp.Body.Close()
+		}
+	}
+}
+
+// dialNonReader subscribes to /events on a connection with the smallest
+// receive buffer the kernel allows, and never reads from it.
+func dialNonReader(base string) (net.Conn, error) {
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024)
+		})
+		return errors.Join(err, serr)
+	}}
+	host := strings.TrimPrefix(base, "http://")
+	conn, err := d.Dial("tcp", host)
+	if err != nil {
+		return nil, fmt.Errorf("non-reading listener: %w", err)
+	}
+	if _, err := fmt.Fprintf(conn, "GET %s/events HTTP/1.1\r\nHost: %s\r\n\r\n", apiPrefix, host); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("non-reading listener: %w", err)
+	}
+	return conn, nil
+}
+
+// drainNonReader finally reads the stuck listener's stream: a dropped
+// subscriber's stream ends (final chunk) once the manager can write
+// again; one still subscribed keeps waiting for events.
+func drainNonReader(conn net.Conn) (dropped bool, got int, err error) {
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return false, 0, fmt.Errorf("non-reading listener: read answer: %w", err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadSlice('\n')
+		if bytes.Contains(line, []byte(`"timeNano":`)) {
+			got++
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return true, got, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err != nil:
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return false, got, nil
+			}
+			return false, got, fmt.Errorf("non-reading listener: %w", err)
+		}
+	}
+}
+
+// triggerEvents pauses, then unpauses, container c0001 of each engine in
+// turn (enginesim makes it running), one call every interval.
+func triggerEvents(ctx context.Context, addrs []string, count int, interval time.Duration) error {
+	c := newClient(4)
+	defer c.CloseIdleConnections()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for k := range count {
+		i := k % len(addrs)
+		action := "pause"
+		if (k/len(addrs))%2 == 1 {
+			action = "unpause"
+		}
+		url := fmt.Sprintf("http://%s%s/containers/e%04d-c0001/%s", addrs[i], apiPrefix, i, action)
+		code, body, err := post(ctx, c, url, nil)
+		if err != nil {
+			return fmt.Errorf("trigger event %d: %w", k, err)
+		}
+		if code != http.StatusNoContent {
+			return fmt.Errorf("trigger event %d: POST %s: status %d: %s", k, url, code, bytes.TrimSpace(body))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}

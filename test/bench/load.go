@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// newClient returns a client that keeps up to conns connections to one
+// host open, as many concurrent docker CLIs would.
+func newClient(conns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		DisableCompression:  true,
+		IdleConnTimeout:     time.Minute,
+	}}
+}
+
+// post sends a JSON body (nil for none) and returns the answer.
+func post(ctx context.Context, c *http.Client, url string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
+}
+
+// createBody is what `docker run -d --name NAME -l bench=1 IMAGE sh`
+// sends, plus env (e.g. a constraint).
+func createBody(image string, env ...string) map[string]any {
+	return map[string]any{
+		"Image":      image,
+		"Cmd":        []string{"sh"},
+		"Env":        env,
+		"Labels":     map[string]string{"bench": "1"},
+		"HostConfig": map[string]any{"NetworkMode": "default"},
+	}
+}
+
+// runContainer does what `docker run -d` does after its ping: create,
+// then start. It returns the new container's ID.
+func runContainer(ctx context.Context, c *http.Client, base, name string, body map[string]any) (string, error) {
+	url := base + apiPrefix + "/containers/create"
+	if name != "" {
+		url += "?name=" + name
+	}
+	code, data, err := post(ctx, c, url, body)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", name, err)
+	}
+	if code != http.StatusCreated {
+		return "", fmt.Errorf("create %s: status %d: %s", name, code, bytes.TrimSpace(data))
+	}
+	var created struct{ ID string }
+	if err := json.Unmarshal(data, &created); err != nil || created.ID == "" {
+		return "", fmt.Errorf("create %s: answer without an ID: %s", name, data)
+	}
+	code, data, err = post(ctx, c, base+apiPrefix+"/containers/"+created.ID+"/start", nil)
+	if err != nil {
+		return "", fmt.Errorf("start %s: %w", name, err)
+	}
+	if code != http.StatusNoContent && code != http.StatusNotModified {
+		return "", fmt.Errorf("start %s: status %d: %s", name, code, bytes.TrimSpace(data))
+	}
+	return created.ID, nil
+}
+
+// createThroughput runs total create+start pairs through the manager
+// from clients concurrent clients and returns containers per second.
+// Any failed create is an error: a fast wrong answer is no result.
+func createThroughput(ctx context.Context, base string, clients, total int) (float64, error) {
+	c := newClient(clients)
+	defer c.CloseIdleConnections()
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				name := fmt.Sprintf("bench-%06d", i)
+				if _, err := runContainer(ctx, c, base, name, createBody("busybox:latest")); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return float64(total) / elapsed.Seconds(), nil
+}
+
+// timeGets issues n sequential GETs of path and returns their latencies
+// and the last body, which the caller checks for correctness.
+func timeGets(ctx context.Context, base, path string, n int) ([]time.Duration, []byte, error) {
+	c := newClient(1)
+	defer c.CloseIdleConnections()
+	lat := make([]time.Duration, 0, n)
+	var body []byte
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+apiPrefix+path, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, nil, fmt.Errorf("GET %s: %w", path, err)
+		}
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			return nil, nil, fmt.Errorf("GET %s: read: %w", path, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, nil, fmt.Errorf("GET %s: status %d: %s", path, resp.StatusCode, bytes.TrimSpace(body))
+		}
+	}
+	return lat, body, nil
+}
+
+// percentile returns the p-th percentile (0-100) of d by nearest rank.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(float64(len(s))*p/100+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,190 @@
+// Command bench drives the real manager binary end to end at scale and
+// prints the figures of issue 7, one line each, appending a dated block
+// to docs/benchmarks.md:
+//
+//	go run ./test/bench --engines 1000 --containers 30 --docs docs/benchmarks.md
+//
+// It builds bin/swarm-equivalents of cmd/swarm and cmd/enginesim into a
+// temporary directory (or uses --swarm/--enginesim), starts the simulator
+// and `swarm manage` with file:// discovery as child processes, waits
+// until every engine is healthy and every container tracked, then
+// measures. With --lab it also compares `docker run -d` through the
+// manager with the same call straight to a real engine of test/lab.
+// Children are stopped by PID. Correctness failures (a failed create, a
+// short listing, a lost event) are errors, never figures.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the benchmark's knobs; conditions printed with each figure
+// come from here.
+type options struct {
+	Engines, PerEngine int
+	Latency            time.Duration
+	Clients, Creates   int
+	ListSamples        int
+	InfoSamples        int
+	Listeners, Events  int
+	EventInterval      time.Duration
+	SwarmBin, SimBin   string
+	Docs               string
+	Lab                bool
+	LabRuns            int
+	Log                io.Writer // children's stderr
+}
+
+func defaultOptions() options {
+	return options{
+		Engines: 1000, PerEngine: 30, Clients: 64, Creates: 4000, ListSamples: 20, InfoSamples: 100,
+		Listeners: 500, Events: 5000, EventInterval: 4 * time.Millisecond, LabRuns: 40,
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		}
+		os.Exit(2)
+	}
+	opts.Log = os.Stderr
+	res, err := run(ctx, opts, os.Stdout)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+	if opts.Docs != "" {
+		cmd := "go run ./test/bench " + strings.Join(os.Args[1:], " ")
+		if err := appendDocs(opts.Docs, cmd, res.Figures); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	o := defaultOptions()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&o.Engines, "engines", o.Engines, "simulated engines")
+	fs.IntVar(&o.PerEngine, "containers", o.PerEngine, "pre-existing containers per engine (at least 2)")
+	fs.DurationVar(&o.Latency, "latency", o.Latency, "latency the simulator adds to every engine call")
+	fs.IntVar(&o.Clients, "clients", o.Clients, "concurrent clients for create+start")
+	fs.IntVar(&o.Creates, "creates", o.Creates, "containers created and started through the manager")
+	fs.IntVar(&o.ListSamples, "list-samples", o.ListSamples, "timed GET /containers/json?all=1")
+	fs.IntVar(&o.InfoSamples, "info-samples", o.InfoSamples, "timed GET /info")
+	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "reading /events listeners (one more never reads)")
+	fs.IntVar(&o.Events, "events", o.Events, "engine events triggered while they listen")
+	fs.DurationVar(&o.EventInterval, "event-interval", o.EventInterval, "pause between two triggered events")
+	fs.StringVar(&o.SwarmBin, "swarm", "", "manager binary (default: build ./cmd/swarm)")
+	fs.StringVar(&o.SimBin, "enginesim", "", "simulator binary (default: build ./cmd/enginesim)")
+	fs.StringVar(&o.Docs, "docs", "", "append a dated block of the figures to this file (e.g. docs/benchmarks.md)")
+	fs.BoolVar(&o.Lab, "lab", false, "also measure docker run -d latency on the real-engine lab (root; brings test/lab up and down)")
+	fs.IntVar(&o.LabRuns, "lab-runs", o.LabRuns, "docker run -d pairs (manager, direct) on the lab")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q: every setting is a flag, see -h", fs.Arg(0))
+	}
+	return o, o.validate()
+}
+
+func (o options) validate() error {
+	type check struct {
+		name     string
+		v, lo, h int
+	}
+	for _, c := range []check{
+		{"--engines", o.Engines, 1, 20000}, {"--containers", o.PerEngine, 2, 10000},
+		{"--clients", o.Clients, 1, 4096}, {"--creates", o.Creates, 1, 1_000_000},
+		{"--list-samples", o.ListSamples, 1, 10000}, {"--info-samples", o.InfoSamples, 1, 100000},
+		{"--listeners", o.Listeners, 1, 10000}, {"--events", o.Events, 1, 1_000_000},
+		{"--lab-runs", o.LabRuns, 1, 10000},
+	} {
+		if c.v < c.lo || c.v > c.h {
+			return fmt.Errorf("%s %d: must be between %d and %d", c.name, c.v, c.lo, c.h)
+		}
+	}
+	if o.EventInterval <= 0 || o.Latency < 0 {
+		return errors.New("--event-interval must be positive and --latency not negative")
+	}
+	return nil
+}
+
+// figure is one printed line.
+type figure struct {
+	Name       string
+	Value      float64
+	Unit       string
+	Target     string
+	Met        bool
+	Conditions string
+}
+
+func (f figure) String() string {
+	verdict := "MISSED"
+	if f.Met {
+		verdict = "met"
+	}
+	return fmt.Sprintf("%-34s %10.2f %-14s target %-10s %-6s %s", f.Name, f.Value, f.Unit, f.Target, verdict, f.Conditions)
+}
+
+// appendDocs adds a dated block under "## Manager at scale", creating
+// the heading the first time. Blocks are only ever appended, so other
+// sections of the file are left alone.
+func appendDocs(path, command string, figs []figure) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("--docs %s: %w", path, err)
+	}
+	var b strings.Builder
+	if !strings.Contains(string(old), "\n## Manager at scale") && !strings.HasPrefix(string(old), "## Manager at scale") {
+		b.WriteString("\n## Manager at scale\n\n")
+		b.WriteString("Figures of issue 7 from `test/bench` (the real `swarm manage` binary against `cmd/enginesim`);\n")
+		b.WriteString("one block per run, newest last. Everything runs on the one machine named in the block.\n")
+	}
+	fmt.Fprintf(&b, "\n### %s — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), machine())
+	fmt.Fprintf(&b, "`%s`\n\n", command)
+	b.WriteString("| figure | value | unit | target | met | conditions |\n|---|---|---|---|---|---|\n")
+	for _, f := range figs {
+		met := "no"
+		if f.Met {
+			met = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %.2f | %s | %s | %s | %s |\n", f.Name, f.Value, f.Unit, f.Target, met, f.Conditions)
+	}
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("--docs %s: %w", path, err)
+	}
+	_, err = fh.WriteString(b.String())
+	return errors.Join(err, fh.Close())
+}
+
+// machine names the CPU and core count the figures were taken on.
+func machine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores (nproc)", model, nproc())
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types/system"
+)
+
+// apiPrefix is what the docker CLI puts before every path.
+const apiPrefix = "/v1.41"
+
+// proc is a child process the benchmark started and must stop by PID.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// startProc starts bin with args; its output goes to log.
+func startProc(name, bin string, args []string, stdout, log io.Writer) (*proc, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout = stdout
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// Stop sends SIGTERM to this process only, waits up to 10 s, then kills it.
+func (p *proc) Stop() {
+	if p == nil {
+		return
+	}
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// exited returns an error when the process has already ended.
+func (p *proc) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s (pid %d) exited: %v", p.name, p.cmd.Process.Pid, p.err)
+	default:
+		return nil
+	}
+}
+
+// buildBinaries compiles the manager and the simulator from the module
+// at root into dir, so what is measured is the real binary.
+func buildBinaries(ctx context.Context, root, dir string) (swarm, sim string, err error) {
+	swarm, sim = filepath.Join(dir, "swarm"), filepath.Join(dir, "enginesim")
+	for _, b := range [][2]string{{swarm, "./cmd/swarm"}, {sim, "./cmd/enginesim"}} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", b[0], b[1])
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("go build %s: %w\n%s", b[1], err, out)
+		}
+	}
+	return swarm, sim, nil
+}
+
+// moduleRoot walks up from the working directory to go.mod.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: run from inside the swarm module")
+		}
+		dir = parent
+	}
+}
+
+// waitReady reads the simulator's stdout until its "ready" line.
+func waitReady(ctx context.Context, sim *proc, stdout io.Reader) error {
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "ready") {
+				line <- sc.Text()
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-line:
+		return nil
+	case <-sim.done:
+		return sim.exited()
+	case <-ctx.Done():
+		return fmt.Errorf("enginesim not ready: %w", ctx.Err())
+	}
+}
+
+// freePort asks the kernel for a loopback port nobody uses right now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// clusterState is what the manager's /info says about its engines.
+type clusterState struct {
+	Nodes, Healthy, Containers int
+}
+
+func readState(ctx context.Context, c *http.Client, base string) (clusterState, error) {
+	var info system.Info
+	if err := getJSON(ctx, c, base+apiPrefix+"/info", &info); err != nil {
+		return clusterState{}, err
+	}
+	st := clusterState{Containers: info.Containers}
+	for _, kv := range info.SystemStatus {
+		switch {
+		case kv[0] == "Nodes":
+			st.Nodes, _ = strconv.Atoi(kv[1])
+		case strings.HasSuffix(kv[0], "Status") && kv[1] == "Healthy":
+			st.Healthy++
+		}
+	}
+	return st, nil
+}
+
+// waitHealthy polls /info until nodes engines are healthy and, when
+// containers >= 0, that many containers are tracked.
+func waitHealthy(ctx context.Context, c *http.Client, base string, mgr *proc, nodes, containers int) (clusterState, error) {
+	var last clusterState
+	var lastErr error
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := mgr.exited(); err != nil {
+			return last, err
+		}
+		last, lastErr = readState(ctx, c, base)
+		if lastErr == nil && last.Healthy == nodes && (containers < 0 || last.Containers == containers) {
+			return last, nil
+		}
+		select {
+		case <-ctx.Done():
+			return last, fmt.Errorf("manager at %s not ready: %d/%d engines healthy, %d containers (want %d), last error %v: %w",
+				base, last.Healthy, nodes, last.Containers, containers, lastErr, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func getJSON(ctx context.Context, c *http.Client, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// rssBytes reads a process's resident set size from /proc.
+func rssBytes(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// heapInuse asks the manager's pprof listener for the heap after a GC
+// (the "# HeapInuse = N" line of the debug=1 heap profile).
+func heapInuse(ctx context.Context, c *http.Client, pprofAddr string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "# HeapInuse = "); ok {
+			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("heap profile from %s has no HeapInuse line (%v)", pprofAddr, sc.Err())
+}
+
+// raiseFileLimit lifts the soft open-file limit to the hard one: the
+// benchmark's clients, and the children that inherit it, hold thousands
+// of connections.
+func raiseFileLimit() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("read open-file limit: %w", err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return fmt.Errorf("raise open-file limit to %d: %w", lim.Max, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// result is what one run measured, with the facts the smoke test checks.
+type result struct {
+	Figures  []figure
+	Healthy  int // engines healthy before measuring
+	Tracked  int // containers the manager tracked before measuring
+	Listed   int // containers in the last timed listing
+	Created  int // create+start pairs that succeeded
+	Fanout   fanout
+	RSS      int64
+	HeapUsed int64
+}
+
+func nproc() int { return runtime.NumCPU() }
+
+// run starts the simulator and the manager, measures, and stops both.
+// Each figure is printed to out as soon as it is known.
+func run(ctx context.Context, o options, out io.Writer) (*result, error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if err := raiseFileLimit(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "swarm-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if o.SwarmBin == "" || o.SimBin == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			return nil, err
+		}
+		swarm, sim, err := buildBinaries(ctx, root, dir)
+		if err != nil {
+			return nil, err
+		}
+		o.SwarmBin, o.SimBin = or(o.SwarmBin, swarm), or(o.SimBin, sim)
+	}
+
+	addrsFile := filepath.Join(dir, "engines.txt")
+	simOut, simW := io.Pipe()
+	defer simW.Close()
+	sim, err := startProc("enginesim", o.SimBin, []string{
+		"--engines", fmt.Sprint(o.Engines), "--containers-per-engine", fmt.Sprint(o.PerEngine),
+		"--labels", "model=i5|i7|xeon,zone=east|west", "--latency", o.Latency.String(),
+		"--listen", "127.0.0.1:0", "--addrs-file", addrsFile,
+	}, simW, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Stop()
+	readyCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := waitReady(readyCtx, sim, simOut); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(addrsFile)
+	if err != nil {
+		return nil, err
+	}
+	addrs := strings.Fields(string(data))
+
+	mgr, base, pprofAddr, err := startManager(o, "file://"+addrsFile)
+	if err != nil {
+		return nil, err
+	}
+	defer mgr.Stop()
+	c := newClient(4)
+	defer c.CloseIdleConnections()
+	total := o.Engines * o.PerEngine
+	t0 := time.Now()
+	st, err := waitHealthy(readyCtx, c, base, mgr, o.Engines, total)
+	if err != nil {
+		return nil, err
+	}
+	res := &result{Healthy: st.Healthy, Tracked: st.Containers}
+	fmt.Fprintf(out, "# %d engines healthy, %d containers tracked after %s\n", st.Healthy, st.Containers, time.Since(t0).Round(time.Millisecond))
+	scale := fmt.Sprintf("%d engines, %d containers, engine latency %s", o.Engines, total, o.Latency)
+	emit := func(f figure) {
+		res.Figures = append(res.Figures, f)
+		fmt.Fprintln(out, f)
+	}
+
+	// Memory first, while the manager holds exactly the seeded containers.
+	if res.RSS, err = rssBytes(mgr.cmd.Process.Pid); err != nil {
+		return nil, err
+	}
+	if res.HeapUsed, err = heapInuse(ctx, c, pprofAddr); err != nil {
+		return nil, err
+	}
+	if res.RSS, err = rssBytes(mgr.cmd.Process.Pid); err != nil { // after the forced GC
+		return nil, err
+	}
+	emit(figure{Name: "5. manager RSS", Value: mib(res.RSS), Unit: "MiB", Target: "≤ 100", Met: mib(res.RSS) <= 100,
+		Conditions: scale + ", after a forced GC"})
+	emit(figure{Name: "5. manager heap per container", Value: float64(res.HeapUsed) / float64(total), Unit: "B/container",
+		Target: "-", Met: true, Conditions: fmt.Sprintf("HeapInuse %.1f MiB after GC ÷ %d tracked containers (includes per-engine state)", mib(res.HeapUsed), total)})
+
+	lat, _, err := timeGets(ctx, base, "/info", o.InfoSamples)
+	if err != nil {
+		return nil, err
+	}
+	p50 := percentile(lat, 50)
+	emit(figure{Name: "3. GET /info p50", Value: ms(p50), Unit: "ms", Target: "≤ 30", Met: ms(p50) <= 30,
+		Conditions: fmt.Sprintf("%s; %d sequential calls, p99 %.1f ms", scale, o.InfoSamples, ms(percentile(lat, 99)))})
+
+	lat, body, err := timeGets(ctx, base, "/containers/json?all=1", o.ListSamples)
+	if err != nil {
+		return nil, err
+	}
+	var listed []json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&listed); err != nil {
+		return nil, fmt.Errorf("decode listing: %w", err)
+	}
+	res.Listed = len(listed)
+	if res.Listed != total {
+		return res, fmt.Errorf("GET /containers/json?all=1 returned %d containers, want %d", res.Listed, total)
+	}
+	p50 = percentile(lat, 50)
+	emit(figure{Name: "2. GET /containers/json?all=1 p50", Value: ms(p50), Unit: "ms", Target: "≤ 150", Met: ms(p50) <= 150,
+		Conditions: fmt.Sprintf("%s; %d sequential calls, %.1f MB body, p99 %.1f ms", scale, o.ListSamples, float64(len(body))/1e6, ms(percentile(lat, 99)))})
+
+	rate, err := createThroughput(ctx, base, o.Clients, o.Creates)
+	if err != nil {
+		return res, fmt.Errorf("create+start through the manager: %w", err)
+	}
+	res.Created = o.Creates
+	emit(figure{Name: "1. create+start throughput", Value: rate, Unit: "containers/s", Target: "≥ 2000", Met: rate >= 2000,
+		Conditions: fmt.Sprintf("%s; %d clients, %d containers, spread, all filters", scale, o.Clients, o.Creates)})
+
+	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Events, o.EventInterval)
+	if err != nil {
+		return res, fmt.Errorf("event fan-out: %w", err)
+	}
+	f := res.Fanout
+	emit(figure{Name: "4. event fan-out p99", Value: ms(f.P99), Unit: "ms", Target: "≤ 20", Met: ms(f.P99) <= 20 && f.NonReaderDropped && f.MinReceived == f.Triggered,
+		Conditions: fmt.Sprintf("%d listeners × %d events every %s; p50 %.1f ms, max %.1f ms; fewest received %d; non-reader dropped %v after %d events",
+			o.Listeners, f.Triggered, o.EventInterval, ms(f.P50), ms(f.Max), f.MinReceived, f.NonReaderDropped, f.NonReaderGot)})
+	if f.MinReceived != f.Triggered {
+		return res, fmt.Errorf("event fan-out: a reading listener got %d of %d events", f.MinReceived, f.Triggered)
+	}
+
+	if o.Lab {
+		fig, err := labFigure(ctx, o)
+		if err != nil {
+			return res, fmt.Errorf("lab: %w", err)
+		}
+		emit(fig)
+	}
+	return res, nil
+}
+
+// startManager runs `swarm manage` on a free port with a pprof listener.
+func startManager(o options, discovery string) (p *proc, base, pprofAddr string, err error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", "", err
+	}
+	pport, err := freePort()
+	if err != nil {
+		return nil, "", "", err
+	}
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	pprofAddr = fmt.Sprintf("127.0.0.1:%d", pport)
+	p, err = startProc("swarm manage", o.SwarmBin, []string{
+		"manage", "-H", fmt.Sprintf("tcp://127.0.0.1:%d", port), "-l", "warn", "--pprof", pprofAddr, discovery,
+	}, io.Discard, o.Log)
+	return p, base, pprofAddr, err
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
