@@ -145,15 +145,18 @@ func (s *Server) routes() *mux.Router {
 	h("/containers/{name:.*}/rename", s.renameContainer, post)
 	h("/containers/{name:.*}/attach", s.hijackContainer, post)
 	h("/containers/{name:.*}/exec", s.createExec, post)
-	for _, p := range []string{"start", "stop", "kill", "restart", "pause", "unpause", "update", "resize"} {
+	// State changes re-read the container before answering; resize and
+	// wait change nothing the cache holds (wait's headers come at once).
+	for _, p := range []string{"start", "stop", "kill", "restart", "pause", "unpause", "update"} {
 		h("/containers/{name:.*}/"+p, s.forwardContainer(true), post)
 	}
-	h("/containers/{name:.*}/wait", s.forwardContainer(true), post)
+	h("/containers/{name:.*}/resize", s.forwardContainer(false), post)
+	h("/containers/{name:.*}/wait", s.forwardContainer(false), post)
 	for _, p := range []string{"logs", "top", "stats", "changes", "export", "attach/ws"} {
 		h("/containers/{name:.*}/"+p, s.forwardContainer(false), get)
 	}
 	h("/containers/{name:.*}/archive", s.forwardContainer(false), get, head)
-	h("/containers/{name:.*}/archive", s.forwardContainer(true), put)
+	h("/containers/{name:.*}/archive", s.forwardContainer(false), put)
 	h("/containers/{name:.*}", s.removeContainer, del)
 	h("/containers/prune", s.prune("containers"), post)
 	h("/images/prune", s.prune("images"), post)
