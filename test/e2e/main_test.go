@@ -15,6 +15,9 @@ var (
 	theLab  *Lab
 	labSkip string // why the end-to-end tests are skipped, if they are
 	labErr  error  // why the lab could not be brought up, if it could not
+
+	theManager *Manager // swarm manage in front of the lab, started once the lab is up
+	managerErr error    // why the manager could not be started, if it could not
 )
 
 // runLock serialises whole `go test` runs that use the lab: they share one bridge, one
@@ -59,7 +62,7 @@ func runWithLab(m *testing.M) int {
 		if l, err := Load(script, state); err == nil && l.Running(ctx) {
 			theLab = l
 			fmt.Fprintf(os.Stderr, "e2e: reusing the lab in %s (LAB_REUSE=1)\n", state)
-			return m.Run()
+			return runWithManager(m)
 		}
 	}
 	nodes := 0
@@ -70,7 +73,7 @@ func runWithLab(m *testing.M) int {
 		}
 	}
 	theLab, labErr = Up(ctx, script, state, nodes, os.Stderr)
-	code := m.Run()
+	code := runWithManager(m)
 	if theLab != nil && !reuse && os.Getenv("LAB_KEEP") != "1" {
 		if err := theLab.Down(ctx, os.Stderr); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: tearing the lab down: %v\n", err)
@@ -82,6 +85,49 @@ func runWithLab(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: lab left up; stop it with: %s down\n", theLab.Script)
 	}
 	return code
+}
+
+// runWithManager starts the manager in front of a running lab, runs the tests and stops the
+// manager by its PID. Only called once the lab is up: 10.77.0.x must not be contacted otherwise.
+func runWithManager(m *testing.M) int {
+	if theLab == nil || labErr != nil {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "swarm-e2e-manager-")
+	if err != nil {
+		managerErr = fmt.Errorf("manager temp dir: %w", err)
+		return m.Run()
+	}
+	theManager, managerErr = StartManager(context.Background(), theLab, dir)
+	if managerErr == nil {
+		fmt.Fprintf(os.Stderr, "e2e: manager pid %d at %s, log %s\n", theManager.cmd.Process.Pid, theManager.Host(), theManager.Log)
+	}
+	code := m.Run()
+	if theManager != nil {
+		theManager.Stop()
+		if code != 0 || os.Getenv("LAB_KEEP") == "1" {
+			fmt.Fprintf(os.Stderr, "e2e: manager log kept in %s\n", theManager.Log)
+			return code
+		}
+	}
+	_ = os.RemoveAll(dir)
+	return code
+}
+
+// NeedManager returns the lab and the manager in front of it, skipping or failing the test
+// as Need does, and failing it when the manager could not be started or has died. It waits
+// until the manager shows every engine healthy (an earlier test may have restarted one).
+func NeedManager(t testing.TB) (*Lab, *Manager) {
+	t.Helper()
+	lab := Need(t)
+	if managerErr != nil {
+		t.Fatalf("manager: %v", managerErr)
+	}
+	if theManager.Exited() {
+		t.Fatalf("the manager has exited; its log ends:\n%s", theManager.LogTail(30))
+	}
+	WaitAllHealthy(t, lab, theManager)
+	return lab, theManager
 }
 
 // Need returns the lab, skipping the test when end-to-end tests cannot run here (not root,
