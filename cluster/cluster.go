@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand"
-	"sort"
 	"sync"
 	"time"
 
@@ -156,44 +155,7 @@ func New(cfg Config) (*Cluster, error) {
 // SetMembers makes addrs the full membership: engines not yet known are
 // dialled and supervised, engines no longer listed are disconnected and
 // dropped with their cache. It does not block on the network.
-func (c *Cluster) SetMembers(addrs []string) {
-	want := make(map[string]bool, len(addrs))
-	for _, a := range addrs {
-		want[a] = true
-	}
-	var gone []*node
-	var added []*node
-	var evs []Event
-	c.mu.Lock()
-	if c.stopped {
-		c.mu.Unlock()
-		return
-	}
-	for addr, n := range c.nodes {
-		if !want[addr] {
-			gone = append(gone, n)
-			evs = append(evs, c.dropNodeLocked(n)...)
-		}
-	}
-	for addr := range want {
-		if _, ok := c.nodes[addr]; ok {
-			continue
-		}
-		n := newNode(addr, c.cfg.Now())
-		c.nodes[addr] = n
-		added = append(added, n)
-	}
-	c.mu.Unlock()
-
-	c.publish(evs...)
-	for _, n := range gone {
-		c.stopNode(n)
-	}
-	sort.Slice(added, func(i, j int) bool { return added[i].addr < added[j].addr })
-	for _, n := range added {
-		c.startNode(n)
-	}
-}
+func (c *Cluster) SetMembers(addrs []string) { c.SetMembership(addrs, nil) }
 
 // Stop disconnects every engine, ends every subscription and waits for the
 // cluster's goroutines. It is idempotent.

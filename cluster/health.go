@@ -75,9 +75,17 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	n.err = ""
 	n.updated = now
 	var evs []Event
-	if n.state == scheduler.NodeUnhealthy {
+	switch {
+	case n.lost != "":
+		// Its engine answers, but discovery lost the node: stay out.
+	case n.state == scheduler.NodeUnhealthy:
 		n.state = scheduler.NodeHealthy
 		evs = append(evs, c.engineEventLocked(n, ActionEngineReconnect))
+	case n.state == scheduler.NodePending && n.synced:
+		// Synced while refused or lost, so markSynced left it pending and
+		// will not be called again.
+		n.state = scheduler.NodeHealthy
+		evs = append(evs, c.engineEventLocked(n, ActionEngineConnect))
 	}
 	startWatch := !n.watching
 	n.watching = true
@@ -167,7 +175,7 @@ func (c *Cluster) markSynced(n *node) {
 	}
 	n.synced = true
 	var evs []Event
-	if n.state == scheduler.NodePending && n.err == "" {
+	if n.state == scheduler.NodePending && n.err == "" && n.lost == "" {
 		n.state = scheduler.NodeHealthy
 		evs = append(evs, c.engineEventLocked(n, ActionEngineConnect))
 	}

@@ -57,19 +57,23 @@ type node struct {
 	serverVersion string
 	apiVersion    string
 	err           string
-	updated       time.Time
-	failures      int
-	watching      bool
-	synced        bool
-	skew          time.Duration // engine clock minus ours
-	containers    map[string]*entry
-	tombs         map[string]time.Time
-	images        []image.Summary
-	imagesSeq     uint64
-	networks      []network.Summary
-	networksSeq   uint64
-	volumes       []*volume.Volume
-	volumesSeq    uint64
+	// lost is why discovery lost the node while retaining it (its join
+	// agent is gone), "" while discovery lists it. A lost node never turns
+	// Healthy, whatever its engine answers.
+	lost        string
+	updated     time.Time
+	failures    int
+	watching    bool
+	synced      bool
+	skew        time.Duration // engine clock minus ours
+	containers  map[string]*entry
+	tombs       map[string]time.Time
+	images      []image.Summary
+	imagesSeq   uint64
+	networks    []network.Summary
+	networksSeq uint64
+	volumes     []*volume.Volume
+	volumesSeq  uint64
 }
 
 func newNode(addr string, now time.Time) *node {

@@ -61,6 +61,10 @@ func (c *Cluster) nodeViewLocked(n *node) Node {
 		NCPU: n.ncpu, Memory: n.memory, ServerVersion: n.serverVersion, APIVersion: n.apiVersion,
 		Err: n.err, UpdatedAt: n.updated,
 	}
+	if n.lost != "" {
+		// Why it is out of placement matters more than its engine's last error.
+		v.Err = n.lost
+	}
 	var nano int64
 	for _, e := range n.containers {
 		nano += e.sched.NanoCPUs
