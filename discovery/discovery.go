@@ -3,8 +3,9 @@
 // discovery/token) — into a stream of full membership lists for the cluster.
 //
 // Every source reports the whole membership each time, sorted and
-// deduplicated, so the consumer applies it with one SetMembers call and never
-// has to reconcile add/remove deltas. A source that becomes unreadable
+// deduplicated (plus, for token://, the engines it lost but still retains),
+// so the consumer applies it with one call and never has to reconcile
+// add/remove deltas. A source that becomes unreadable
 // reports an error together with the last known membership: a broken
 // discovery source must never look like dead engines.
 package discovery
@@ -32,6 +33,12 @@ type Update struct {
 	// deduplicated. When Err is set it is the last known membership, so the
 	// consumer can always apply Addrs as is.
 	Addrs []string
+	// Down lists engines the source lost but retains for a while (token://:
+	// their join agent left or stopped answering), sorted and disjoint from
+	// Addrs. The consumer keeps them known but out of use, so that users
+	// see them as down rather than gone; an engine back in Addrs is up
+	// again. Sources without that notion leave it nil.
+	Down []string
 	// Err reports a problem with the discovery source itself (file
 	// unreadable, gossip unreachable), never with the engines it lists.
 	Err error

@@ -75,10 +75,14 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 	if err := timing.Validate(); err != nil {
 		return usagef("%v", err)
 	}
+	retention := cfg.LostRetention
+	if retention == 0 {
+		retention = -1 // token.ManagerConfig reads 0 as "default"; the user asked for none
+	}
 	disc, err := discovery.New(cfg.Discovery, discovery.Options{
 		Logger: logger,
 		Token: token.Factory(token.ManagerConfig{
-			Bind: cfg.GossipAddr, Advertise: cfg.GossipAdv, Timing: timing, Logger: logger,
+			Bind: cfg.GossipAddr, Advertise: cfg.GossipAdv, Timing: timing, Retention: retention, Logger: logger,
 		}),
 	})
 	if err != nil {
@@ -134,7 +138,9 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 			if u.Err != nil {
 				logger.Warn("discovery", "source", cfg.Discovery, "err", u.Err)
 			}
-			c.SetMembers(u.Addrs)
+			// Down (token:// engines whose join agent is gone) stay known
+			// but out of placement; nodes:// and file:// never set it.
+			c.SetMembership(u.Addrs, u.Down)
 		}
 	}()
 

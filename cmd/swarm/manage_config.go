@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swarmlab/swarm/discovery/token"
 	"github.com/swarmlab/swarm/pki"
 )
 
@@ -36,6 +37,9 @@ type manageConfig struct {
 	GossipAddr     string
 	GossipAdv      string
 	GossipTTL      time.Duration
+	// LostRetention is how long a token:// node whose join agent is gone
+	// stays listed (Unhealthy); 0 removes it at once.
+	LostRetention time.Duration
 	// Pprof is the loopback address of the profiling listener; "" is off.
 	Pprof string
 }
@@ -84,9 +88,11 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.Var(&filters, "filter", "filter to enable, in order (repeatable; default all: "+strings.Join(knownFilters, ", ")+")")
 	fs.Var(&filters, "f", "same as --filter")
 	heartbeat := fs.Duration("heartbeat", 0, "token:// gossip probe period (default 500ms; classic swarm's 60s made failures take minutes to notice)")
-	ttl := fs.Duration("ttl", 0, "token:// time after which a silent node is removed (default 3s)")
+	ttl := fs.Duration("ttl", 0, "token:// time after which a node whose agent went silent is marked Unhealthy (default 3s)")
 	gossipAddr := fs.String("gossip-addr", "", "token:// gossip listen address (default 0.0.0.0:7946)")
 	gossipAdv := fs.String("gossip-advertise", "", "token:// gossip address agents reach this manager at")
+	lostRetention := fs.Duration("lost-node-retention", token.DefaultRetention,
+		"token:// how long a node whose join agent is gone stays listed as Unhealthy before it is removed (0: at once)")
 	var tlsOpts pki.ServerOptions
 	tlsOpts.RegisterFlags(fs)
 	var engineTLS pki.ClientOptions
@@ -106,7 +112,8 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 
 	cfg := &manageConfig{
 		TLS: tlsOpts, EngineTLS: engineTLS, GossipAddr: *gossipAddr, GossipAdv: *gossipAdv, GossipTTL: *ttl,
-		Strategy: *strategy, Heartbeat: *heartbeat, Overcommit: defaultOvercommit,
+		LostRetention: *lostRetention,
+		Strategy:      *strategy, Heartbeat: *heartbeat, Overcommit: defaultOvercommit,
 		RefreshMin: *refreshMin, RefreshMax: *refreshMax, FailureRetry: *failureRetry,
 		EventHistory: *history, LogLevel: *logLevel, DiscoveryOpts: discoveryOpts, Pprof: *pprofAddr,
 	}
@@ -160,6 +167,9 @@ func (cfg *manageConfig) validate(filters, clusterOpts []string) error {
 	}
 	if cfg.Heartbeat != 0 && (cfg.Heartbeat < 100*time.Millisecond || cfg.Heartbeat > time.Hour) {
 		return usagef("--heartbeat %s: must be between 100ms and 1h", cfg.Heartbeat)
+	}
+	if cfg.LostRetention < 0 || cfg.LostRetention > 7*24*time.Hour {
+		return usagef("--lost-node-retention %s: must be between 0 (remove at once) and 168h", cfg.LostRetention)
 	}
 	if err := pki.ValidateServerFlags(cfg.TLS); err != nil {
 		return usagef("%v", err)

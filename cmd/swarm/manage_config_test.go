@@ -22,6 +22,7 @@ func TestParseManageDefaults(t *testing.T) {
 	assert.Equal(t, 60*time.Second, cfg.RefreshMax)
 	assert.Equal(t, 3, cfg.FailureRetry)
 	assert.Equal(t, "nodes://10.0.0.1:2375", cfg.Discovery)
+	assert.Equal(t, 10*time.Minute, cfg.LostRetention)
 }
 
 func TestParseManageFlags(t *testing.T) {
@@ -69,6 +70,7 @@ func TestParseManageErrors(t *testing.T) {
 		want string
 	}{
 		{"no discovery", nil, "missing discovery"},
+		{"lost retention", []string{"--lost-node-retention", "-1s", "nodes://a:1"}, "--lost-node-retention -1s: must be between 0"},
 		{"two discoveries", []string{"nodes://a:1", "nodes://b:1"}, "expected one discovery argument"},
 		{"bad strategy", []string{"--strategy", "fastest", "nodes://a:1"}, `--strategy "fastest": valid strategies are spread, binpack, random`},
 		{"bad filter", []string{"--filter", "gpu", "nodes://a:1"}, `--filter "gpu": valid filters are`},

@@ -46,7 +46,7 @@ func runJoin(args []string, _, stderr io.Writer) int {
 	advertise := fs.String("advertise", "", "address HOST:PORT of this node's Docker engine, as managers reach it (mandatory)")
 	fs.StringVar(advertise, "addr", "", "same as --advertise")
 	heartbeat := fs.Duration("heartbeat", 0, "gossip probe period (default 500ms); use the managers' value")
-	ttl := fs.Duration("ttl", 0, "time after which a silent node is removed (default 3s; at least 4 × --heartbeat)")
+	ttl := fs.Duration("ttl", 0, "time after which managers mark this node Unhealthy once the agent goes silent (default 3s; at least 4 × --heartbeat)")
 	delay := fs.Duration("delay", 0, "wait a random time up to this before joining, so many agents do not start at once")
 	var seeds listFlag
 	fs.Var(&seeds, "join", "extra manager gossip address HOST:PORT (repeatable)")

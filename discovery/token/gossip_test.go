@@ -29,19 +29,25 @@ type watcher struct {
 	done chan struct{}
 	mu   sync.Mutex
 	last []string
-	n    int
+	down []string
+	// everDown is every address ever reported in Update.Down.
+	everDown map[string]bool
+	n        int
 }
 
 func watch(t *testing.T, d discovery.Discovery) *watcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watcher{done: make(chan struct{})}
+	w := &watcher{done: make(chan struct{}), everDown: map[string]bool{}}
 	ch := d.Watch(ctx)
 	go func() {
 		defer close(w.done)
 		for u := range ch {
 			w.mu.Lock()
-			w.last, w.n = u.Addrs, w.n+1
+			w.last, w.down, w.n = u.Addrs, u.Down, w.n+1
+			for _, a := range u.Down {
+				w.everDown[a] = true
+			}
 			w.mu.Unlock()
 		}
 	}()
@@ -74,9 +80,17 @@ type cluster struct {
 
 func newCluster(t *testing.T, timing Timing) *cluster {
 	t.Helper()
+	return newClusterWith(t, ManagerConfig{Timing: timing})
+}
+
+// newClusterWith is newCluster with more manager settings; Bind and Logger
+// are set here.
+func newClusterWith(t *testing.T, cfg ManagerConfig) *cluster {
+	t.Helper()
 	bare, err := Create(nil)
 	require.NoError(t, err)
-	mgr, err := NewManager(bare, ManagerConfig{Bind: "127.0.0.1:0", Timing: timing, Logger: testLogger(t)})
+	cfg.Bind, cfg.Logger = "127.0.0.1:0", testLogger(t)
+	mgr, err := NewManager(bare, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mgr.Close() })
 	// The key depends on the cluster ID and secret only, so adding the

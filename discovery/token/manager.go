@@ -28,24 +28,45 @@ type ManagerConfig struct {
 	// Timing is the failure-detection budget; unset fields are filled by
 	// Timing.WithDefaults.
 	Timing Timing
+	// Retention is how long an engine whose agent left or was declared dead
+	// stays in Update.Down (shown as down) before it is dropped; 0 means
+	// DefaultRetention, negative drops it at once.
+	Retention time.Duration
 	// Logger receives membership changes and gossip problems.
 	Logger *slog.Logger
 }
 
+// DefaultRetention is how long a lost engine is reported down before it is
+// dropped: long enough to ride out a reboot or a network cut, short enough
+// that a decommissioned node does not linger for a day.
+const DefaultRetention = 10 * time.Minute
+
 // Manager is the manager side of token://: a gossip member that turns the
-// agents' advertised engine addresses into discovery updates. Members that
-// leave or stay unreachable past Timing.TTL are removed.
+// agents' advertised engine addresses into discovery updates. An agent that
+// leaves or stays unreachable past Timing.TTL moves its engine from
+// Update.Addrs to Update.Down for the retention period, then it is dropped.
 type Manager struct {
-	ml    *memberlist.Memberlist
-	seeds []string
-	log   *slog.Logger
+	ml        *memberlist.Memberlist
+	seeds     []string
+	log       *slog.Logger
+	retention time.Duration
 	// changed is signalled (never blocking) by memberlist callbacks.
 	changed   chan struct{}
 	closeOnce sync.Once
 
 	mu sync.Mutex
-	// engines maps member name to advertised engine address, agents only.
+	// engines maps member name to advertised engine address, live agents
+	// only.
 	engines map[string]string
+	// lost maps member name to the engine of an agent that left or died,
+	// until the retention ends or an agent advertises that engine again.
+	lost map[string]lostEngine
+}
+
+// lostEngine is an engine whose agent is gone, and since when.
+type lostEngine struct {
+	addr  string
+	since time.Time
 }
 
 // Factory adapts NewManager to discovery.Options.Token.
@@ -79,7 +100,14 @@ func NewManager(tok string, cfg ManagerConfig) (*Manager, error) {
 	if cfg.Advertise == "" {
 		cfg.Advertise = self
 	}
-	m := &Manager{log: cfg.Logger, changed: make(chan struct{}, 1), engines: map[string]string{}}
+	switch {
+	case cfg.Retention == 0:
+		cfg.Retention = DefaultRetention
+	case cfg.Retention < 0:
+		cfg.Retention = 0
+	}
+	m := &Manager{log: cfg.Logger, retention: cfg.Retention, changed: make(chan struct{}, 1),
+		engines: map[string]string{}, lost: map[string]lostEngine{}}
 	for _, s := range t.Managers {
 		if s != cfg.Advertise {
 			m.seeds = append(m.seeds, s)
@@ -106,9 +134,10 @@ func (m *Manager) GossipAddr() string {
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
-// Watch sends the current engine addresses at once, then on every change.
-// When ctx ends the manager leaves the gossip, shuts it down and closes the
-// channel. Call it once.
+// Watch sends the current engine addresses at once, then on every change,
+// including a lost engine's retention running out. When ctx ends the
+// manager leaves the gossip, shuts it down and closes the channel. Call it
+// once.
 func (m *Manager) Watch(ctx context.Context) <-chan discovery.Update {
 	ch := make(chan discovery.Update)
 	if len(m.seeds) > 0 {
@@ -117,23 +146,25 @@ func (m *Manager) Watch(ctx context.Context) <-chan discovery.Update {
 	go func() {
 		defer close(ch)
 		defer m.Close()
-		last := m.snapshot()
-		if !sendUpdate(ctx, ch, discovery.Update{Addrs: last}) {
-			return
-		}
-		for {
+		expiry := time.NewTimer(time.Hour)
+		defer expiry.Stop()
+		var last discovery.Update
+		for first := true; ; first = false {
+			u, next := m.snapshot(time.Now())
+			if next > 0 {
+				expiry.Reset(next)
+			}
+			if first || !slices.Equal(u.Addrs, last.Addrs) || !slices.Equal(u.Down, last.Down) {
+				last = u
+				if !sendUpdate(ctx, ch, u) {
+					return
+				}
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-m.changed:
-			}
-			addrs := m.snapshot()
-			if slices.Equal(addrs, last) {
-				continue
-			}
-			last = addrs
-			if !sendUpdate(ctx, ch, discovery.Update{Addrs: addrs}) {
-				return
+			case <-expiry.C:
 			}
 		}
 	}()
@@ -165,14 +196,45 @@ func (m *Manager) Close() error {
 	return err
 }
 
-func (m *Manager) snapshot() []string {
+// snapshot returns the live engines and the retained lost ones, dropping
+// those whose retention ended by now, and how long until the next one ends
+// (0: none retained).
+func (m *Manager) snapshot(now time.Time) (discovery.Update, time.Duration) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	addrs := make([]string, 0, len(m.engines))
+	up := make([]string, 0, len(m.engines))
+	live := make(map[string]bool, len(m.engines))
 	for _, a := range m.engines {
-		addrs = append(addrs, a)
+		up = append(up, a)
+		live[a] = true
 	}
-	return discovery.Normalize(addrs)
+	var down, expired []string
+	var next time.Duration
+	for name, l := range m.lost {
+		left := l.since.Add(m.retention).Sub(now)
+		if left <= 0 {
+			delete(m.lost, name)
+			expired = append(expired, l.addr)
+			continue
+		}
+		if next == 0 || left < next {
+			next = left
+		}
+		if !live[l.addr] {
+			down = append(down, l.addr)
+		}
+	}
+	m.mu.Unlock()
+	for _, a := range expired {
+		if !live[a] {
+			m.log.Info("token discovery: engine dropped, its agent stayed away past the retention",
+				"engine", a, "retention", m.retention)
+		}
+	}
+	u := discovery.Update{Addrs: discovery.Normalize(up)}
+	if len(down) > 0 {
+		u.Down = discovery.Normalize(down)
+	}
+	return u, next
 }
 
 // signal wakes Watch without ever blocking memberlist.
@@ -222,15 +284,30 @@ func (m *Manager) observe(n *memberlist.Node, alive bool) {
 	old, had := m.engines[n.Name]
 	if engine == "" {
 		delete(m.engines, n.Name)
+		if !alive && had && m.retention > 0 {
+			m.lost[n.Name] = lostEngine{addr: old, since: time.Now()}
+		}
 	} else {
 		m.engines[n.Name] = engine
+		// A new agent for a lost engine (restarted, or the old member
+		// back after a partition) ends its retention.
+		for name, l := range m.lost {
+			if l.addr == engine {
+				delete(m.lost, name)
+			}
+		}
 	}
 	m.mu.Unlock()
 	switch {
 	case engine != "" && !had:
 		m.log.Info("token discovery: engine joined", "engine", engine, "member", n.Name)
+	case engine == "" && had && !alive:
+		// memberlist does not tell a leave from a death here (Node.State
+		// is not updated before NotifyLeave).
+		m.log.Warn("token discovery: engine lost: its agent left or stopped answering for --ttl",
+			"engine", old, "member", n.Name, "retained_for", m.retention)
 	case engine == "" && had:
-		m.log.Info("token discovery: engine left or unreachable past ttl", "engine", old, "member", n.Name)
+		m.log.Warn("token discovery: engine removed: its agent no longer advertises a valid engine", "engine", old, "member", n.Name)
 	case engine != old:
 		m.log.Info("token discovery: engine address changed", "from", old, "to", engine, "member", n.Name)
 	default:
