@@ -48,7 +48,17 @@ func engineURL(ep Endpoint, r *http.Request, path string) (*url.URL, error) {
 // response bodies untouched and flushing every write (logs -f, stats,
 // pull progress). after, when set, runs once the engine answered and
 // before the client sees the answer (refresh the cache, read an ID).
+//
+// A request asking for a protocol upgrade (attach/ws) may turn into a
+// hijacked connection, so it holds a Config.MaxHijacked slot throughout.
 func (s *Server) forward(w http.ResponseWriter, r *http.Request, ep Endpoint, path string, after func(*http.Response) error) {
+	if r.Header.Get("Upgrade") != "" {
+		release, ok := s.hijacks.acquire(w)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	target, err := engineURL(ep, r, path)
 	if err != nil {
 		writeError(w, err)

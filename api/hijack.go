@@ -102,7 +102,15 @@ func dialEngine(ctx context.Context, ep Endpoint, host, scheme string) (net.Conn
 // still gets its output; the session ends when the engine's side ends.
 // Error answers are relayed as ordinary responses. body replaces r.Body
 // when not nil. done runs after the session.
+//
+// Every call holds one of the Config.MaxHijacked slots from before the
+// engine is dialled until both connections are closed.
 func (s *Server) hijack(w http.ResponseWriter, r *http.Request, ep Endpoint, path string, body []byte, done func()) {
+	release, ok := s.hijacks.acquire(w)
+	if !ok {
+		return
+	}
+	defer release()
 	target, err := engineURL(ep, r, path)
 	if err != nil {
 		writeError(w, err)

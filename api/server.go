@@ -39,6 +39,10 @@ type Config struct {
 	// (create, exec create, network create, …). Streams forwarded to an
 	// engine (docker cp, image load) are not capped. Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxHijacked caps concurrent hijacked connections (docker attach,
+	// attached exec and run, any `Upgrade: tcp`); one more is answered 503.
+	// 0 means DefaultMaxHijacked.
+	MaxHijacked int
 }
 
 // Server is the manager's HTTP handler. It is safe for concurrent use.
@@ -49,6 +53,7 @@ type Server struct {
 	maxBody int64
 	router  *mux.Router
 	execs   execNodes
+	hijacks *hijackLimit
 }
 
 // New returns the manager's API handler; serve it on every -H listener.
@@ -56,11 +61,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Cluster == nil {
 		return nil, errors.New("api: Config.Cluster is required")
 	}
+	if cfg.MaxHijacked < 0 {
+		return nil, fmt.Errorf("api: Config.MaxHijacked %d: must be at least 1 (0 picks the default %d)", cfg.MaxHijacked, DefaultMaxHijacked)
+	}
+	if cfg.MaxHijacked == 0 {
+		cfg.MaxHijacked = DefaultMaxHijacked
+	}
 	s := &Server{
 		cluster: cfg.Cluster,
 		version: cfg.Version,
 		log:     cfg.Logger,
 		maxBody: cfg.MaxBodyBytes,
+		hijacks: newHijackLimit(cfg.MaxHijacked),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -82,10 +94,12 @@ const versionKey ctxKey = 0
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)?$`)
 
 // ServeHTTP strips an optional /vX.Y prefix (remembering the version for
-// forwarding), logs the request and dispatches it.
+// forwarding), logs the request and dispatches it. A panic in a handler is
+// recovered here and answered 500 (see recoverPanic).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
+	defer s.recoverPanic(rec, r)
 	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
 		v := m[1]
 		if compareVersions(v, minAPIVersion) < 0 {
@@ -106,13 +120,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.RawPath = ""
 	}
 	s.router.ServeHTTP(rec, r)
-	// Never log headers: X-Registry-Auth carries credentials.
-	level := slog.LevelDebug
-	if rec.status >= 500 {
-		level = slog.LevelWarn
-	}
-	s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-		"status", rec.status, "duration", time.Since(start))
+	s.logRequest(r, rec, "duration", time.Since(start))
 }
 
 // requestVersion is the API version the client asked for, "" when bare.
@@ -268,7 +276,8 @@ func compareVersions(a, b string) int {
 // streaming handlers flush and hijack.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
+	status   int
+	hijacked bool
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

@@ -119,7 +119,7 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 	}
 	defer c.Stop()
 
-	handler, err := api.New(api.Config{Cluster: api.FromCluster(c), Version: version, Logger: logger})
+	handler, err := api.New(api.Config{Cluster: api.FromCluster(c), Version: version, Logger: logger, MaxHijacked: cfg.MaxHijacked})
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 	errc := make(chan error, len(listeners))
 	servers := make([]*http.Server, 0, len(listeners))
 	for _, l := range listeners {
-		srv := newHTTPServer(handler, logger)
+		srv := newHTTPServer(handler, logger, defaultTimeouts)
 		servers = append(servers, srv)
 		logger.Info("listening", "addr", l.Addr().String(), "tls", serverTLS != nil, "discovery", cfg.Discovery,
 			"strategy", cfg.Strategy, "filters", cfg.Filters)
@@ -173,14 +173,28 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 	return nil
 }
 
+// serverTimeouts bound how long a client may take before the manager gives
+// up on its connection.
+type serverTimeouts struct {
+	// ReadHeader bounds the TLS handshake plus the request line and
+	// headers, as one deadline: a client trickling a byte at a time
+	// (slow-loris) is cut off when it expires.
+	ReadHeader time.Duration
+	// Idle bounds the wait for the next request on a kept-alive connection.
+	Idle time.Duration
+}
+
+var defaultTimeouts = serverTimeouts{ReadHeader: 10 * time.Second, Idle: 2 * time.Minute}
+
 // newHTTPServer sets the timeouts that keep slow or idle clients from
-// holding the manager's connections (slow-loris). There is no write
-// timeout: `docker events`, `logs -f` and attach stream for hours.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+// holding the manager's connections (slow-loris). There is no read or
+// write timeout on bodies: `docker events`, `logs -f` and attach stream
+// for hours, and `docker load` uploads for minutes.
+func newHTTPServer(h http.Handler, logger *slog.Logger, t serverTimeouts) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: t.ReadHeader,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swarmlab/swarm/api"
 	"github.com/swarmlab/swarm/discovery/token"
 	"github.com/swarmlab/swarm/pki"
 )
@@ -42,6 +43,8 @@ type manageConfig struct {
 	LostRetention time.Duration
 	// Pprof is the loopback address of the profiling listener; "" is off.
 	Pprof string
+	// MaxHijacked caps concurrent attach/exec streams (api.Config.MaxHijacked).
+	MaxHijacked int
 }
 
 // listenAddr is one -H value: a TCP address or a unix socket path.
@@ -65,6 +68,9 @@ const (
 	defaultRefreshMax   = 60 * time.Second
 	defaultFailureRetry = 3
 	defaultEventHistory = 10000
+	// maxMaxHijacked bounds --max-hijacked: each stream holds two sockets,
+	// so more than this would exhaust any sane descriptor limit first.
+	maxMaxHijacked = 100_000
 )
 
 // manageBoolFlags take no value, so splitInterleaved must not consume the
@@ -103,6 +109,7 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	refreshMax := fs.Duration("engine-refresh-max-interval", defaultRefreshMax, "longest period between two refreshes of an engine")
 	failureRetry := fs.Int("engine-failure-retry", defaultFailureRetry, "failed calls before an engine is marked unhealthy")
 	history := fs.Int("event-history", defaultEventHistory, "events kept for `docker events --since`")
+	maxHijacked := fs.Int("max-hijacked", api.DefaultMaxHijacked, "most attach/exec streams served at once; one more is answered 503")
 	pprofAddr := fs.String("pprof", "", "debug: serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	logLevel := fs.String("l", "info", "log level: debug, info, warn or error")
 	fs.StringVar(logLevel, "log-level", "info", "same as -l")
@@ -116,6 +123,7 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 		Strategy:      *strategy, Heartbeat: *heartbeat, Overcommit: defaultOvercommit,
 		RefreshMin: *refreshMin, RefreshMax: *refreshMax, FailureRetry: *failureRetry,
 		EventHistory: *history, LogLevel: *logLevel, DiscoveryOpts: discoveryOpts, Pprof: *pprofAddr,
+		MaxHijacked: *maxHijacked,
 	}
 	if len(hosts) == 0 {
 		if env := getenv("SWARM_HOST"); env != "" {
@@ -185,6 +193,9 @@ func (cfg *manageConfig) validate(filters, clusterOpts []string) error {
 	}
 	if cfg.EventHistory < 0 || cfg.EventHistory > 10_000_000 {
 		return usagef("--event-history %d: must be between 0 and 10000000", cfg.EventHistory)
+	}
+	if cfg.MaxHijacked < 1 || cfg.MaxHijacked > maxMaxHijacked {
+		return usagef("--max-hijacked %d: must be between 1 and %d (each attach/exec stream holds two sockets)", cfg.MaxHijacked, maxMaxHijacked)
 	}
 	if cfg.Pprof != "" {
 		if err := checkPprofAddr(cfg.Pprof); err != nil {

@@ -23,6 +23,7 @@ func TestParseManageDefaults(t *testing.T) {
 	assert.Equal(t, 3, cfg.FailureRetry)
 	assert.Equal(t, "nodes://10.0.0.1:2375", cfg.Discovery)
 	assert.Equal(t, 10*time.Minute, cfg.LostRetention)
+	assert.Equal(t, 1024, cfg.MaxHijacked, "--max-hijacked default")
 }
 
 func TestParseManageFlags(t *testing.T) {
@@ -31,7 +32,7 @@ func TestParseManageFlags(t *testing.T) {
 		"--filter", "health", "--filter=port,constraint", "--cluster-opt", "swarm.overcommit=0.5",
 		"--cluster-opt", "swarm.createretry=2", "--engine-refresh-min-interval", "1s",
 		"--engine-refresh-max-interval", "2s", "--engine-failure-retry", "5", "-l", "debug",
-		"token://abc",
+		"--max-hijacked", "64", "token://abc",
 	}
 	cfg, err := parseManage(args, noEnv, io.Discard)
 	require.NoError(t, err)
@@ -45,6 +46,7 @@ func TestParseManageFlags(t *testing.T) {
 	assert.Equal(t, 5, cfg.FailureRetry)
 	assert.Equal(t, "debug", cfg.LogLevel)
 	assert.Equal(t, "token://abc", cfg.Discovery)
+	assert.Equal(t, 64, cfg.MaxHijacked)
 }
 
 func TestParseManageFlagsAfterDiscovery(t *testing.T) {
@@ -89,6 +91,9 @@ func TestParseManageErrors(t *testing.T) {
 		{"log level", []string{"-l", "loud", "nodes://a:1"}, `-l "loud": valid levels`},
 		{"unknown flag", []string{"--frobnicate", "nodes://a:1"}, "flag provided but not defined: -frobnicate"},
 		{"pprof off loopback", []string{"--pprof", "0.0.0.0:6060", "nodes://a:1"}, "loopback address"},
+		{"max hijacked zero", []string{"--max-hijacked", "0", "nodes://a:1"}, "--max-hijacked 0: must be between 1 and 100000"},
+		{"max hijacked huge", []string{"--max-hijacked", "1000001", "nodes://a:1"}, "--max-hijacked 1000001: must be between 1 and 100000"},
+		{"max hijacked form", []string{"--max-hijacked", "many", "nodes://a:1"}, `invalid value "many" for flag -max-hijacked`},
 		{"pprof form", []string{"--pprof", "6060", "nodes://a:1"}, `--pprof "6060": want 127.0.0.1:PORT`},
 	}
 	for _, tt := range tests {
