@@ -116,7 +116,6 @@ func (c *Cluster) Nodes() []Node {
 // newest first. In-flight creates are not listed.
 func (c *Cluster) Containers() []Container {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := c.cfg.Now()
 	var out []Container
 	for _, n := range c.sortedNodesLocked() {
@@ -128,13 +127,28 @@ func (c *Cluster) Containers() []Container {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Summary.Created != out[j].Summary.Created {
-			return out[i].Summary.Created > out[j].Summary.Created
+	c.mu.Unlock()
+	// Sorted outside the lock, through an index: a Container is over 500
+	// bytes, and stable-sorting 30,000 of them in place under c.mu took
+	// hundreds of milliseconds during which no create or event went on.
+	// The order is the one the stable sort gave: newest first, then ID,
+	// then node order for the same ID on two nodes.
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		x, y := &out[idx[a]].Summary, &out[idx[b]].Summary
+		if x.Created != y.Created {
+			return x.Created > y.Created
 		}
-		return out[i].Summary.ID < out[j].Summary.ID
+		return x.ID < y.ID
 	})
-	return out
+	sorted := make([]Container, len(out))
+	for i, j := range idx {
+		sorted[i] = out[j]
+	}
+	return sorted
 }
 
 // Container finds one container by full ID, name ("web" or "/web"),
