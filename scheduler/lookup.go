@@ -74,13 +74,7 @@ func (p *posting) asSetOrBuild(s *Snapshot) *NodeSet {
 // NodesMatchingContainer adds the nodes holding a container whose name,
 // ID or (literal of four characters or more) ID prefix matches e.
 func (s *Snapshot) NodesMatchingContainer(dst *NodeSet, e *Expr) {
-	lits, literal := e.Literals()
-	if literal {
-		for _, l := range lits {
-			s.cnames[l].orInto(dst)
-			s.cids[l].orInto(dst)
-		}
-	} else {
+	if e.re != nil {
 		for name, p := range s.cnames {
 			if e.Match(name) {
 				p.orInto(dst)
@@ -91,14 +85,17 @@ func (s *Snapshot) NodesMatchingContainer(dst *NodeSet, e *Expr) {
 				p.orInto(dst)
 			}
 		}
-		for _, g := range e.alts {
-			if g.literal() {
-				lits = append(lits, g.lit)
-			}
-		}
+		return
 	}
-	for _, l := range lits {
-		s.idPrefix(dst, l)
+	for _, g := range e.alts {
+		if g.literal() {
+			s.cnames[g.lit].orInto(dst)
+			s.cids[g.lit].orInto(dst)
+			s.idPrefix(dst, g.lit)
+			continue
+		}
+		s.cnameText.each(g, func(name string) { s.cnames[name].orInto(dst) })
+		s.cidText.each(g, func(id string) { s.cids[id].orInto(dst) })
 	}
 }
 
@@ -163,16 +160,20 @@ func (s *Snapshot) NodesMatchingContainerLabel(dst *NodeSet, e *Expr) {
 
 // NodesMatchingImage adds the nodes holding an image that answers to e.
 func (s *Snapshot) NodesMatchingImage(dst *NodeSet, e *Expr) {
-	if lits, ok := e.Literals(); ok {
-		for _, l := range lits {
-			s.images[l].orInto(dst)
+	if e.re != nil {
+		for ref, p := range s.images {
+			if e.Match(ref) {
+				p.orInto(dst)
+			}
 		}
 		return
 	}
-	for ref, p := range s.images {
-		if e.Match(ref) {
-			p.orInto(dst)
+	for _, g := range e.alts {
+		if g.literal() {
+			s.images[g.lit].orInto(dst)
+			continue
 		}
+		s.imageText.each(g, func(ref string) { s.images[ref].orInto(dst) })
 	}
 }
 

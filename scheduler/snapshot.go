@@ -32,10 +32,13 @@ type Snapshot struct {
 	names     postings // node name → slots
 	labels    map[string]*labelIndex
 	cnames    postings // container name → slots
+	cnameText *textIndex
+	cidText   *textIndex
 	cids      postings // container full ID → slots
 	cidPrefix postings // first minIDPrefix characters of an ID → slots
 	clabels   map[string]*clabelIndex
 	images    postings // every image ref (see imageRefs) → slots
+	imageText *textIndex
 	ports     map[portKey]*portIndex
 	hostPorts map[portKey]*posting
 
@@ -96,10 +99,13 @@ func NewSnapshot() *Snapshot {
 		names:     postings{},
 		labels:    map[string]*labelIndex{},
 		cnames:    postings{},
+		cnameText: newTextIndex(),
+		cidText:   newTextIndex(),
 		cids:      postings{},
 		cidPrefix: postings{},
 		clabels:   map[string]*clabelIndex{},
 		images:    postings{},
+		imageText: newTextIndex(),
 		ports:     map[portKey]*portIndex{},
 		hostPorts: map[portKey]*posting{},
 		keyCount:  map[string]int{},
@@ -272,11 +278,7 @@ func (s *Snapshot) indexAllHave(i int32, n *Node) {
 // indexImages adds (or removes) every ref of the node's images.
 func (s *Snapshot) indexImages(i int32, n *Node, add bool) {
 	for _, img := range n.Images {
-		if add {
-			imageRefs(img, func(ref string) { s.images.add(ref, i) })
-		} else {
-			imageRefs(img, func(ref string) { s.images.remove(ref, i) })
-		}
+		imageRefs(img, func(ref string) { s.nameEntry(s.images, s.imageText, ref, i, add) })
 	}
 }
 
@@ -306,78 +308,5 @@ func (s *Snapshot) dropEmptyLabels(cs []*Container) {
 				delete(s.clabels, k)
 			}
 		}
-	}
-}
-
-// indexContainer adds (or removes) one container's names, ID, labels and
-// ports at slot i.
-func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
-	op := postings.remove
-	if add {
-		op = postings.add
-	}
-	for _, name := range c.Names {
-		op(s.cnames, name, i)
-	}
-	op(s.cids, c.ID, i)
-	if len(c.ID) >= minIDPrefix {
-		op(s.cidPrefix, c.ID[:minIDPrefix], i)
-	}
-	for k, v := range c.Labels {
-		ci := s.clabels[k]
-		if ci == nil {
-			if !add {
-				continue
-			}
-			ci = &clabelIndex{vals: postings{}}
-			s.clabels[k] = ci
-		}
-		op(ci.vals, v, i)
-		if !add {
-			ci.allHave.remove(i)
-		}
-	}
-	for _, p := range c.Ports {
-		key := portKey{p.HostPort, p.Proto}
-		if c.NetworkMode == "host" {
-			s.hostPort(key, i, add)
-		}
-		pi := s.ports[key]
-		if pi == nil {
-			if !add {
-				continue
-			}
-			pi = &portIndex{byIP: postings{}}
-			s.ports[key] = pi
-		}
-		ip := normalIP(p.HostIP)
-		if add {
-			pi.any.add(i)
-		} else {
-			pi.any.remove(i)
-		}
-		op(pi.byIP, ip, i)
-		if pi.any.n == 0 {
-			delete(s.ports, key)
-		}
-	}
-}
-
-func (s *Snapshot) hostPort(key portKey, i int32, add bool) {
-	hp := s.hostPorts[key]
-	if hp == nil {
-		if !add {
-			return
-		}
-		hp = &posting{}
-		s.hostPorts[key] = hp
-	}
-	if add {
-		hp.add(i)
-		return
-	}
-	hp.remove(i)
-	if hp.n == 0 {
-		delete(s.hostPorts, key)
 	}
 }

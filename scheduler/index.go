@@ -65,11 +65,11 @@ func sameImages(a, b []*Image) bool {
 func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
 	for _, name := range c.Names {
 		if !anyContainer(rest, func(o *Container) bool { return hasString(o.Names, name) }) {
-			s.cnames.remove(name, i)
+			s.nameEntry(s.cnames, s.cnameText, name, i, false)
 		}
 	}
 	if !anyContainer(rest, func(o *Container) bool { return o.ID == c.ID }) {
-		s.cids.remove(c.ID, i)
+		s.nameEntry(s.cids, s.cidText, c.ID, i, false)
 	}
 	if len(c.ID) >= minIDPrefix {
 		prefix := c.ID[:minIDPrefix]
@@ -148,4 +148,94 @@ func normalIP(ip string) string {
 		return ""
 	}
 	return ip
+}
+
+// indexContainer adds (or removes) one container's names, ID, labels and
+// ports at slot i.
+func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
+	op := postings.remove
+	if add {
+		op = postings.add
+	}
+	for _, name := range c.Names {
+		s.nameEntry(s.cnames, s.cnameText, name, i, add)
+	}
+	s.nameEntry(s.cids, s.cidText, c.ID, i, add)
+	if len(c.ID) >= minIDPrefix {
+		op(s.cidPrefix, c.ID[:minIDPrefix], i)
+	}
+	for k, v := range c.Labels {
+		ci := s.clabels[k]
+		if ci == nil {
+			if !add {
+				continue
+			}
+			ci = &clabelIndex{vals: postings{}}
+			s.clabels[k] = ci
+		}
+		op(ci.vals, v, i)
+		if !add {
+			ci.allHave.remove(i)
+		}
+	}
+	for _, p := range c.Ports {
+		key := portKey{p.HostPort, p.Proto}
+		if c.NetworkMode == "host" {
+			s.hostPort(key, i, add)
+		}
+		pi := s.ports[key]
+		if pi == nil {
+			if !add {
+				continue
+			}
+			pi = &portIndex{byIP: postings{}}
+			s.ports[key] = pi
+		}
+		ip := normalIP(p.HostIP)
+		if add {
+			pi.any.add(i)
+		} else {
+			pi.any.remove(i)
+		}
+		op(pi.byIP, ip, i)
+		if pi.any.n == 0 {
+			delete(s.ports, key)
+		}
+	}
+}
+
+// nameEntry adds (or removes) slot i under a container name, ID or image
+// ref, and
+// keeps the text index in step with the values that have a posting.
+func (s *Snapshot) nameEntry(m postings, text *textIndex, v string, i int32, add bool) {
+	if add {
+		if _, ok := m[v]; !ok {
+			text.add(v)
+		}
+		m.add(v, i)
+		return
+	}
+	m.remove(v, i)
+	if _, ok := m[v]; !ok {
+		text.remove(v)
+	}
+}
+
+func (s *Snapshot) hostPort(key portKey, i int32, add bool) {
+	hp := s.hostPorts[key]
+	if hp == nil {
+		if !add {
+			return
+		}
+		hp = &posting{}
+		s.hostPorts[key] = hp
+	}
+	if add {
+		hp.add(i)
+		return
+	}
+	hp.remove(i)
+	if hp.n == 0 {
+		delete(s.hostPorts, key)
+	}
 }
