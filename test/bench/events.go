@@ -36,12 +36,25 @@ type listener struct {
 	resp *http.Response
 }
 
-// eventFanout opens n reading listeners and one that never reads, then
-// pauses and unpauses containers directly on the engines (as an operator
-// on a node would) every interval, count times, and measures when each
-// event reaches each listener. The engine stamps timeNano when it emits
-// the event; everything runs on one machine, so the clocks agree.
-func eventFanout(ctx context.Context, base string, addrs []string, n, count int, interval time.Duration) (fanout, error) {
+// eventFanout measures figure 4. A listener that never reads subscribes
+// first and prefill events (pause/unpause of container c0002 of each
+// engine, as fast as the engines answer) fill its socket buffers and
+// most of its manager-side buffer, so it is stuck but not yet dropped.
+// Then n reading listeners subscribe and container c0001 of each engine
+// is paused or unpaused directly on the engine (as an operator on a node
+// would) every interval, count times: the stuck listener overflows and
+// must be dropped during this phase without slowing the others. The
+// engine stamps timeNano when it emits an event; everything runs on one
+// machine, so the clocks agree.
+func eventFanout(ctx context.Context, base string, addrs []string, n, prefill, count int, interval time.Duration) (fanout, error) {
+	stuck, err := dialNonReader(base)
+	if err != nil {
+		return fanout{}, err
+	}
+	defer stuck.Close()
+	if err := triggerEvents(ctx, addrs, "c0002", prefill, 0); err != nil {
+		return fanout{}, fmt.Errorf("prefill: %w", err)
+	}
 	c := newClient(n)
 	defer c.CloseIdleConnections()
 	lis := make([]*listener, n)
@@ -58,18 +71,13 @@ func eventFanout(ctx context.Context, base string, addrs []string, n, count int,
 		lis[i] = &listener{resp: resp, lat: make([]time.Duration, 0, count)}
 	}
 	defer closeAll(lis)
-	stuck, err := dialNonReader(base)
-	if err != nil {
-		return fanout{}, err
-	}
-	defer stuck.Close()
 
 	var wg sync.WaitGroup
 	for _, l := range lis {
 		wg.Add(1)
 		go func() { defer wg.Done(); l.read(count) }()
 	}
-	if err := triggerEvents(ctx, addrs, count, interval); err != nil {
+	if err := triggerEvents(ctx, addrs, "c0001", count, interval); err != nil {
 		return fanout{}, err
 	}
 	waited := make(chan struct{})
@@ -91,8 +99,8 @@ func eventFanout(ctx context.Context, base string, addrs []string, n, count int,
 	return res, err
 }
 
-// read records the latency of every pause/unpause event until want of
-// them arrived or the stream ends.
+// read records the latency of every pause/unpause event of a c0001
+// container until want of them arrived or the stream ends.
 func (l *listener) read(want int) {
 	br := bufio.NewReaderSize(l.resp.Body, 64<<10)
 	for len(l.lat) < want {
@@ -101,7 +109,8 @@ func (l *listener) read(want int) {
 		if err != nil {
 			return
 		}
-		if !bytes.Contains(line, []byte(`"Action":"pause"`)) && !bytes.Contains(line, []byte(`"Action":"unpause"`)) {
+		if !bytes.Contains(line, []byte(`-c0001"`)) ||
+			!bytes.Contains(line, []byte(`"Action":"pause"`)) && !bytes.Contains(line, []byte(`"Action":"unpause"`)) {
 			continue
 		}
 		if t, ok := timeNano(line); ok {
@@ -188,20 +197,25 @@ func drainNonReader(conn net.Conn) (dropped bool, got int, err error) {
 	}
 }
 
-// triggerEvents pauses, then unpauses, container c0001 of each engine in
-// turn (enginesim makes it running), one call every interval.
-func triggerEvents(ctx context.Context, addrs []string, count int, interval time.Duration) error {
+// triggerEvents pauses, then unpauses, container e<engine>-<suffix> of
+// each engine in turn (enginesim makes c0001 and c0002 running), one
+// call every interval (0: back to back).
+func triggerEvents(ctx context.Context, addrs []string, suffix string, count int, interval time.Duration) error {
 	c := newClient(4)
 	defer c.CloseIdleConnections()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for k := range count {
 		i := k % len(addrs)
 		action := "pause"
 		if (k/len(addrs))%2 == 1 {
 			action = "unpause"
 		}
-		url := fmt.Sprintf("http://%s%s/containers/e%04d-c0001/%s", addrs[i], apiPrefix, i, action)
+		url := fmt.Sprintf("http://%s%s/containers/e%04d-%s/%s", addrs[i], apiPrefix, i, suffix, action)
 		code, body, err := post(ctx, c, url, nil)
 		if err != nil {
 			return fmt.Errorf("trigger event %d: %w", k, err)
@@ -209,10 +223,13 @@ func triggerEvents(ctx context.Context, addrs []string, count int, interval time
 		if code != http.StatusNoContent {
 			return fmt.Errorf("trigger event %d: POST %s: status %d: %s", k, url, code, bytes.TrimSpace(body))
 		}
+		if tick == nil {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
+		case <-tick:
 		}
 	}
 	return nil

@@ -36,18 +36,23 @@ type options struct {
 	ListSamples        int
 	InfoSamples        int
 	Listeners, Events  int
+	Prefill            int
 	EventInterval      time.Duration
 	SwarmBin, SimBin   string
 	Docs               string
 	Lab                bool
 	LabRuns            int
 	Log                io.Writer // children's stderr
+	// ProfileDir, when set, receives a CPU profile of the manager for the
+	// first ProfileSeconds of each figure (figure-N.pprof).
+	ProfileDir     string
+	ProfileSeconds int
 }
 
 func defaultOptions() options {
 	return options{
 		Engines: 1000, PerEngine: 30, Clients: 64, Creates: 4000, ListSamples: 20, InfoSamples: 100,
-		Listeners: 500, Events: 5000, EventInterval: 4 * time.Millisecond, LabRuns: 40,
+		Listeners: 500, Events: 600, Prefill: 3200, EventInterval: 50 * time.Millisecond, LabRuns: 40, ProfileSeconds: 10,
 	}
 }
 
@@ -88,12 +93,15 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.InfoSamples, "info-samples", o.InfoSamples, "timed GET /info")
 	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "reading /events listeners (one more never reads)")
 	fs.IntVar(&o.Events, "events", o.Events, "engine events triggered while they listen")
+	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "events sent to the never-reading listener alone first, to fill its socket buffers")
 	fs.DurationVar(&o.EventInterval, "event-interval", o.EventInterval, "pause between two triggered events")
 	fs.StringVar(&o.SwarmBin, "swarm", "", "manager binary (default: build ./cmd/swarm)")
 	fs.StringVar(&o.SimBin, "enginesim", "", "simulator binary (default: build ./cmd/enginesim)")
 	fs.StringVar(&o.Docs, "docs", "", "append a dated block of the figures to this file (e.g. docs/benchmarks.md)")
 	fs.BoolVar(&o.Lab, "lab", false, "also measure docker run -d latency on the real-engine lab (root; brings test/lab up and down)")
 	fs.IntVar(&o.LabRuns, "lab-runs", o.LabRuns, "docker run -d pairs (manager, direct) on the lab")
+	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of the manager per figure into this directory (go tool pprof)")
+	fs.IntVar(&o.ProfileSeconds, "profile-seconds", o.ProfileSeconds, "length of each CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -112,7 +120,7 @@ func (o options) validate() error {
 		{"--engines", o.Engines, 1, 20000}, {"--containers", o.PerEngine, 2, 10000},
 		{"--clients", o.Clients, 1, 4096}, {"--creates", o.Creates, 1, 1_000_000},
 		{"--list-samples", o.ListSamples, 1, 10000}, {"--info-samples", o.InfoSamples, 1, 100000},
-		{"--listeners", o.Listeners, 1, 10000}, {"--events", o.Events, 1, 1_000_000},
+		{"--listeners", o.Listeners, 1, 10000}, {"--events", o.Events, 1, 1_000_000}, {"--prefill", o.Prefill, 0, 1_000_000},
 		{"--lab-runs", o.LabRuns, 1, 10000},
 	} {
 		if c.v < c.lo || c.v > c.h {
@@ -186,5 +194,11 @@ func machine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s, %d cores (nproc)", model, nproc())
+	load := "?"
+	if data, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(data)); len(f) >= 3 {
+			load = strings.Join(f[:3], " ")
+		}
+	}
+	return fmt.Sprintf("%s, %d cores (nproc), load average %s at the end", model, nproc(), load)
 }

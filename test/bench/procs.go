@@ -254,3 +254,42 @@ func raiseFileLimit() error {
 	}
 	return nil
 }
+
+// profiler collects CPU profiles of the manager in the background.
+type profiler struct {
+	dir, addr string
+	seconds   int
+	log       io.Writer
+}
+
+// start begins a CPU profile named name ("heap": a heap profile); wait for the returned channel to
+// close before the next one (the runtime allows one CPU profile at a
+// time). With no directory it does nothing.
+func (p profiler) start(name string) <-chan struct{} {
+	done := make(chan struct{})
+	if p.dir == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, p.seconds)
+		if name == "heap" {
+			url = fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", p.addr)
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			fmt.Fprintf(p.log, "bench: profile %s: %v\n", name, err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(p.dir, name+".pprof"), data, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(p.log, "bench: profile %s: %v\n", name, err)
+		}
+	}()
+	return done
+}

@@ -112,6 +112,15 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "5. manager heap per container", Value: float64(res.HeapUsed) / float64(total), Unit: "B/container",
 		Target: "-", Met: true, Conditions: fmt.Sprintf("HeapInuse %.1f MiB after GC ÷ %d tracked containers (includes per-engine state)", mib(res.HeapUsed), total)})
 
+	prof := profiler{dir: o.ProfileDir, addr: pprofAddr, seconds: o.ProfileSeconds, log: o.Log}
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("--profile-dir: %w", err)
+		}
+	}
+
+	<-prof.start("heap")
+	profiled := prof.start("figure-3-info")
 	lat, _, err := timeGets(ctx, base, "/info", o.InfoSamples)
 	if err != nil {
 		return nil, err
@@ -120,6 +129,8 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "3. GET /info p50", Value: ms(p50), Unit: "ms", Target: "≤ 30", Met: ms(p50) <= 30,
 		Conditions: fmt.Sprintf("%s; %d sequential calls, p99 %.1f ms", scale, o.InfoSamples, ms(percentile(lat, 99)))})
 
+	<-profiled
+	profiled = prof.start("figure-2-list")
 	lat, body, err := timeGets(ctx, base, "/containers/json?all=1", o.ListSamples)
 	if err != nil {
 		return nil, err
@@ -136,6 +147,8 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "2. GET /containers/json?all=1 p50", Value: ms(p50), Unit: "ms", Target: "≤ 150", Met: ms(p50) <= 150,
 		Conditions: fmt.Sprintf("%s; %d sequential calls, %.1f MB body, p99 %.1f ms", scale, o.ListSamples, float64(len(body))/1e6, ms(percentile(lat, 99)))})
 
+	<-profiled
+	profiled = prof.start("figure-1-create")
 	rate, err := createThroughput(ctx, base, o.Clients, o.Creates)
 	if err != nil {
 		return res, fmt.Errorf("create+start through the manager: %w", err)
@@ -144,14 +157,17 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "1. create+start throughput", Value: rate, Unit: "containers/s", Target: "≥ 2000", Met: rate >= 2000,
 		Conditions: fmt.Sprintf("%s; %d clients, %d containers, spread, all filters", scale, o.Clients, o.Creates)})
 
-	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Events, o.EventInterval)
+	<-profiled
+	profiled = prof.start("figure-4-events")
+	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Prefill, o.Events, o.EventInterval)
+	<-profiled
 	if err != nil {
 		return res, fmt.Errorf("event fan-out: %w", err)
 	}
 	f := res.Fanout
 	emit(figure{Name: "4. event fan-out p99", Value: ms(f.P99), Unit: "ms", Target: "≤ 20", Met: ms(f.P99) <= 20 && f.NonReaderDropped && f.MinReceived == f.Triggered,
-		Conditions: fmt.Sprintf("%d listeners × %d events every %s; p50 %.1f ms, max %.1f ms; fewest received %d; non-reader dropped %v after %d events",
-			o.Listeners, f.Triggered, o.EventInterval, ms(f.P50), ms(f.Max), f.MinReceived, f.NonReaderDropped, f.NonReaderGot)})
+		Conditions: fmt.Sprintf("%d listeners × %d events every %s after %d prefill events; p50 %.1f ms, max %.1f ms; fewest received %d; non-reader dropped %v after %d events",
+			o.Listeners, f.Triggered, o.EventInterval, o.Prefill, ms(f.P50), ms(f.Max), f.MinReceived, f.NonReaderDropped, f.NonReaderGot)})
 	if f.MinReceived != f.Triggered {
 		return res, fmt.Errorf("event fan-out: a reading listener got %d of %d events", f.MinReceived, f.Triggered)
 	}
