@@ -6,7 +6,7 @@
 # separate host to the manager. A local registry (Debian's docker-registry) on the bridge serves
 # as the engines' registry mirror, so a plain `docker pull busybox` really pulls.
 #
-# Usage: lab.sh up [--nodes N] | down [--purge] | status | env
+# Usage: lab.sh up [--nodes N] [--tls] | down [--purge] | status | env
 #                stop-engine NAME | start-engine NAME | freeze-engine NAME | thaw-engine NAME
 # Run as root. State lives in $LAB_STATE (default /var/lib/swarmlab).
 set -euo pipefail
@@ -26,6 +26,10 @@ RECIPE=8
 # root (STATE/x/N/...), the longest 39 bytes below STATE (containerd-debug.sock), and
 # containerd refuses socket paths over 104 bytes ("unix socket path too long").
 MAX_STATE_LEN=60
+PLAIN_PORT=2375
+TLS_PORT=2376
+# In TLS mode (up --tls) `swarm certs create` writes everything here; see certs_up.
+CERTS=$STATE/certs
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
@@ -33,8 +37,11 @@ die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 usage() {
 	cat >&2 <<'EOF'
 usage: lab.sh COMMAND
-  up [--nodes N]      (re)create the lab: N engines (default 4: swarm-master, frontend,
-                      backend1, backend2; more are node5, node6, ...), registry and images
+  up [--nodes N] [--tls]
+                      (re)create the lab: N engines (default 4: swarm-master, frontend,
+                      backend1, backend2; more are node5, node6, ...), registry and images.
+                      --tls: certificates from `swarm certs create` in STATE/certs, every
+                      engine on IP:2376 with --tlsverify and no plain TCP port
   down [--purge]      stop everything by PID and remove namespaces, bridge, mounts and state
                       (--purge also removes the cached image tarball)
   status              each engine, its address and whether it answers
@@ -43,7 +50,8 @@ usage: lab.sh COMMAND
   start-engine NAME   start a stopped engine again and wait until it answers
   freeze-engine NAME  SIGSTOP the engine's dockerd: it accepts connections but never answers
   thaw-engine NAME    SIGCONT it again
-environment: LAB_STATE (default /var/lib/swarmlab), LAB_PING_TIMEOUT (seconds, default 60)
+environment: LAB_STATE (default /var/lib/swarmlab), LAB_PING_TIMEOUT (seconds, default 60),
+             SWARM_BIN (swarm binary for up --tls; default: go run ./cmd/swarm)
 EOF
 	exit 2
 }
@@ -155,6 +163,58 @@ stop_pid() {
 
 pid_from() { [ -f "$1" ] && tr -dc '0-9' <"$1" || true; }
 
+# ---------- plain or TLS ----------
+
+# lab_mode prints "tls" or "plain": how the lab that is (or was) up serves its engines.
+lab_mode() { if [ "$(cat "$STATE/mode" 2>/dev/null)" = tls ]; then echo tls; else echo plain; fi; }
+
+engine_port() { if [ "$(lab_mode)" = tls ]; then echo "$TLS_PORT"; else echo "$PLAIN_PORT"; fi; }
+
+# client_tls_args prints, one per line, the docker CLI flags that reach a TLS engine with the
+# lab's client certificate (nothing in plain mode). Paths hold no spaces (checked at up).
+client_tls_args() {
+	[ "$(lab_mode)" = tls ] || return 0
+	printf '%s\n' --tlsverify --tlscacert "$CERTS/client/ca.pem" --tlscert "$CERTS/client/cert.pem" --tlskey "$CERTS/client/key.pem"
+}
+
+# engine_docker IP ARGS...: the docker CLI against one engine, over TLS in TLS mode.
+engine_docker() {
+	local ip=$1 tlsargs
+	shift
+	mapfile -t tlsargs < <(client_tls_args)
+	docker -H "tcp://$ip:$(engine_port)" "${tlsargs[@]}" "$@"
+}
+
+# ping_engine IP [SECONDS]: the engine answers /_ping (over TLS with the client certificate,
+# verifying the engine's certificate against the lab CA, in TLS mode).
+ping_engine() {
+	local ip=$1 secs=${2:-1}
+	if [ "$(lab_mode)" = tls ]; then
+		curl -fsS --max-time "$secs" --cacert "$CERTS/client/ca.pem" --cert "$CERTS/client/cert.pem" \
+			--key "$CERTS/client/key.pem" "https://$ip:$TLS_PORT/_ping" >/dev/null 2>&1
+	else
+		curl -fsS --max-time "$secs" "http://$ip:$PLAIN_PORT/_ping" >/dev/null 2>&1
+	fi
+}
+
+# certs_up issues the lab's certificates with `swarm certs create`: a CA, the manager's
+# listener certificate for the bridge address, the manager's client certificate for the
+# engines, one server certificate per engine (name and IP SANs) and the CLI client "client".
+certs_up() {
+	local root name ip labels args=(--out "$CERTS" --manager "$BRIDGE_IP" --client client)
+	while read -r name ip labels; do args+=(--node "$name=$ip"); done <"$STATE/nodes.txt"
+	case $STATE in *[[:space:]]*) die "LAB_STATE '$STATE' holds a space; TLS mode needs a path without spaces" ;; esac
+	if [ -n "${SWARM_BIN:-}" ]; then
+		"$SWARM_BIN" certs create "${args[@]}" >"$STATE/certs.txt" || die "$SWARM_BIN certs create failed"
+	else
+		root=$(cd "$(dirname "$0")/../.." && pwd)
+		command -v go >/dev/null || die "up --tls needs the swarm binary: set SWARM_BIN=/path/to/swarm or put go on PATH"
+		(cd "$root" && go run ./cmd/swarm certs create "${args[@]}") >"$STATE/certs.txt" ||
+			die "go run ./cmd/swarm certs create failed (in $root)"
+	fi
+	log "certificates in $CERTS (swarm certs create; its instructions are in $STATE/certs.txt)"
+}
+
 # ---------- network ----------
 
 net_up() {
@@ -193,12 +253,18 @@ start_engine() {
 	mkdir -p "$dir/etc" "$dir/data" "$xr"
 	local args=(
 		--data-root "$dir/data" --exec-root "$xr"
-		-H "unix://$xr/docker.sock" -H "tcp://$ip:2375" --tls=false
+		-H "unix://$xr/docker.sock"
 		--pidfile "$xr/docker.pid"
 		--cgroup-parent "/$CGROUP_PREFIX$name"
 		--insecure-registry "$SUBNET_PREFIX.0/24" --registry-mirror "http://$REGISTRY"
 		--shutdown-timeout 3
 	)
+	if [ "$(lab_mode)" = tls ]; then
+		args+=(-H "tcp://$ip:$TLS_PORT" --tlsverify --tlscacert "$CERTS/nodes/$name/ca.pem"
+			--tlscert "$CERTS/nodes/$name/cert.pem" --tlskey "$CERTS/nodes/$name/key.pem")
+	else
+		args+=(-H "tcp://$ip:$PLAIN_PORT" --tls=false)
+	fi
 	if [ "$labels" != - ]; then
 		for l in ${labels//,/ }; do args+=(--label "$l"); done
 	fi
@@ -223,20 +289,21 @@ start_engine() {
 
 # wait_engine NAME IP: bounded wait until the engine answers /_ping.
 wait_engine() {
-	local name=$1 ip=$2 i dir
+	local name=$1 ip=$2 i dir port
 	dir=$(node_dir "$name")
+	port=$(engine_port)
 	for ((i = 0; i < PING_TIMEOUT * 5; i++)); do
-		if curl -fsS --max-time 1 "http://$ip:2375/_ping" >/dev/null 2>&1; then
+		if ping_engine "$ip"; then
 			return 0
 		fi
 		if ! alive "$(pid_from "$dir/launcher.pid")" dockerd; then
-			log "engine $name ($ip:2375): dockerd exited; last lines of $dir/dockerd.log:"
+			log "engine $name ($ip:$port): dockerd exited; last lines of $dir/dockerd.log:"
 			tail -n 25 "$dir/dockerd.log" >&2 || true
 			return 1
 		fi
 		sleep 0.2
 	done
-	log "engine $name ($ip:2375) did not answer /_ping within ${PING_TIMEOUT}s; last lines of $dir/dockerd.log:"
+	log "engine $name ($ip:$port) did not answer /_ping within ${PING_TIMEOUT}s; last lines of $dir/dockerd.log:"
 	tail -n 25 "$dir/dockerd.log" >&2 || true
 	return 1
 }
@@ -394,15 +461,15 @@ EOF
 	rm -rf "$root"
 }
 
-# import_image HOST TAG CHANGE...: import the rootfs with Dockerfile-like changes.
+# import_image IP TAG CHANGE...: import the rootfs into one engine with Dockerfile-like changes.
 import_image() {
-	local host=$1 tag=$2 c args=()
+	local ip=$1 tag=$2 c args=()
 	shift 2
 	for c in "$@"; do args+=(--change "$c"); done
-	docker -H "$host" import "${args[@]}" - "$tag" <"$STATE/cache/rootfs-$KEY.tar" >/dev/null
+	engine_docker "$ip" import "${args[@]}" - "$tag" <"$STATE/cache/rootfs-$KEY.tar" >/dev/null
 }
 
-# ensure_images builds the image tarball (cached by busybox binary and recipe) on the first
+# ensure_images IP builds the image tarball (cached by busybox binary and recipe) on the first
 # engine, loads it into every engine and makes sure the registry holds every image.
 ensure_images() {
 	local first=$1 ip tarball tmp pids=() img
@@ -417,18 +484,18 @@ ensure_images() {
 		import_image "$first" redis "$env" 'EXPOSE 6379/tcp' 'CMD ["/entrypoint.sh","redis"]'
 		import_image "$first" postgres "$env" 'EXPOSE 5432/tcp' 'CMD ["/docker-entrypoint.sh","postgres"]'
 		import_image "$first" counter "$env" 'WORKDIR /www' 'EXPOSE 80/tcp' 'CMD ["/counter-linux"]'
-		docker -H "$first" tag counter andersjanmyr/counter
+		engine_docker "$first" tag counter andersjanmyr/counter
 		import_image "$first" jwilder/nginx-proxy "$env" 'WORKDIR /www' 'EXPOSE 80/tcp' 'EXPOSE 443/tcp' \
 			'CMD ["/app/docker-entrypoint.sh","forego","start","-r"]'
 		tmp=$(mktemp "$tarball.XXXXXX")
-		docker -H "$first" save -o "$tmp" busybox redis postgres counter andersjanmyr/counter jwilder/nginx-proxy
+		engine_docker "$first" save -o "$tmp" busybox redis postgres counter andersjanmyr/counter jwilder/nginx-proxy
 		mv "$tmp" "$tarball"
 		# Drop tarballs of older recipes or busybox builds.
 		find "$STATE/cache" -maxdepth 1 \( -name 'images-*.tar' -o -name 'rootfs-*.tar' \) \
 			! -name "*-$KEY.tar" -delete
 	fi
 	for ip in $(awk '{print $2}' "$STATE/nodes.txt"); do
-		docker -H "tcp://$ip:2375" load -q -i "$tarball" >/dev/null &
+		engine_docker "$ip" load -q -i "$tarball" >/dev/null &
 		pids+=($!)
 	done
 	for img in "${pids[@]}"; do wait "$img" || die "loading $tarball into an engine failed"; done
@@ -444,12 +511,12 @@ push_images() {
 	import_image "$first" "$REGISTRY/library/hello-world" 'CMD ["echo","Hello from Docker!"]'
 	for img in busybox redis postgres counter andersjanmyr/counter jwilder/nginx-proxy; do
 		case $img in */*) r=$REGISTRY/$img ;; *) r=$REGISTRY/library/$img ;; esac
-		docker -H "$first" tag "$img" "$r"
+		engine_docker "$first" tag "$img" "$r"
 	done
 	for img in busybox redis postgres counter andersjanmyr/counter jwilder/nginx-proxy hello-world; do
 		case $img in */*) r=$REGISTRY/$img ;; *) r=$REGISTRY/library/$img ;; esac
-		docker -H "$first" push -q "$r" >/dev/null || die "pushing $r failed; see $STATE/registry/registry.log"
-		docker -H "$first" rmi "$r" >/dev/null
+		engine_docker "$first" push -q "$r" >/dev/null || die "pushing $r failed; see $STATE/registry/registry.log"
+		engine_docker "$first" rmi "$r" >/dev/null
 	done
 	echo "$KEY" >"$STATE/cache/registry/pushed"
 }
@@ -457,7 +524,7 @@ push_images() {
 # ---------- commands ----------
 
 cmd_up() {
-	local n=4 t0 name ip labels idx=0 pids=()
+	local n=4 mode=plain t0 name ip labels idx=0 pids=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--nodes)
@@ -466,7 +533,8 @@ cmd_up() {
 			shift 2
 			;;
 		--nodes=*) n=${1#--nodes=} && shift ;;
-		*) die "up: unknown argument '$1'; usage: lab.sh up [--nodes N]" ;;
+		--tls) mode=tls && shift ;;
+		*) die "up: unknown argument '$1'; usage: lab.sh up [--nodes N] [--tls]" ;;
 		esac
 	done
 	case $n in '' | *[!0-9]*) die "--nodes wants a whole number from 1 to 200, got '$n'" ;; esac
@@ -477,7 +545,9 @@ cmd_up() {
 	mkdir -p "$STATE/nodes" "$STATE/x" "$STATE/cache"
 	touch "$STATE/.swarmlab"
 	node_table "$n" >"$STATE/nodes.txt"
-	awk '{print $2 ":2375"}' "$STATE/nodes.txt" >"$STATE/engines.txt"
+	echo "$mode" >"$STATE/mode"
+	awk -v p="$(engine_port)" '{print $2 ":" p}' "$STATE/nodes.txt" >"$STATE/engines.txt"
+	[ "$mode" = tls ] && certs_up
 	net_up
 	registry_up
 	while read -r name ip labels; do
@@ -490,8 +560,8 @@ cmd_up() {
 		pids+=($!)
 	done <"$STATE/nodes.txt"
 	for idx in "${pids[@]}"; do wait "$idx" || die "an engine did not start; the lab is left as is for inspection (lab.sh down cleans it)"; done
-	ensure_images "tcp://$(awk 'NR==1 {print $2}' "$STATE/nodes.txt"):2375"
-	log "up: $n engines in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')s"
+	ensure_images "$(awk 'NR==1 {print $2}' "$STATE/nodes.txt")"
+	log "up: $n $mode engines in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')s"
 	cmd_status
 }
 
@@ -512,15 +582,17 @@ cmd_down() {
 bridge_up() { ip link show "$BRIDGE" >/dev/null 2>&1; }
 
 cmd_status() {
-	local name ip labels state rc=0
+	local name ip labels state rc=0 port
 	if [ ! -f "$STATE/nodes.txt" ] || ! bridge_up; then
 		echo "lab is down"
 		return 3
 	fi
+	port=$(engine_port)
+	[ "$(lab_mode)" = tls ] && echo "TLS mode: engines verify clients; certificates in $CERTS"
 	printf '%-14s %-18s %-6s %s\n' NAME ADDRESS STATE LABELS
 	while read -r name ip labels; do
-		if curl -fsS --max-time 2 "http://$ip:2375/_ping" >/dev/null 2>&1; then state=up; else state=down rc=1; fi
-		printf '%-14s %-18s %-6s %s\n' "$name" "$ip:2375" "$state" "$labels"
+		if ping_engine "$ip" 2; then state=up; else state=down rc=1; fi
+		printf '%-14s %-18s %-6s %s\n' "$name" "$ip:$port" "$state" "$labels"
 	done <"$STATE/nodes.txt"
 	if curl -fsS --max-time 2 "http://$REGISTRY/v2/" >/dev/null 2>&1; then state=up; else state=down rc=1; fi
 	printf '%-14s %-18s %-6s %s\n' registry "$REGISTRY" "$state" mirror
@@ -532,6 +604,10 @@ cmd_env() {
 	echo "LAB_STATE=$STATE"
 	echo "LAB_BRIDGE_IP=$BRIDGE_IP"
 	echo "LAB_REGISTRY=$REGISTRY"
+	echo "LAB_MODE=$(lab_mode)"
+	if [ "$(lab_mode)" = tls ]; then
+		echo "LAB_CERTS=$CERTS"
+	fi
 	echo "LAB_ENGINES_FILE=$STATE/engines.txt"
 	echo "LAB_ENGINES=$(paste -sd, "$STATE/engines.txt")"
 	echo "LAB_NODES=$(awk '{printf "%s%s", (NR > 1 ? "," : ""), $1}' "$STATE/nodes.txt")"
@@ -549,8 +625,8 @@ cmd_start_engine() {
 	load_node "$1"
 	local name=$N_NAME ip=$N_IP labels=$N_LABELS idx=$N_IDX
 	bridge_up || die "the lab is down (no bridge $BRIDGE); run: $0 up"
-	if curl -fsS --max-time 1 "http://$ip:2375/_ping" >/dev/null 2>&1; then
-		log "engine $name already answers on $ip:2375"
+	if ping_engine "$ip"; then
+		log "engine $name already answers on $ip:$(engine_port)"
 		return 0
 	fi
 	stop_engine "$name" "$idx"

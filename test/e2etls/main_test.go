@@ -1,0 +1,182 @@
+package e2etls
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/swarmlab/swarm/test/e2e"
+)
+
+const (
+	// runLock is test/e2e's run lock: one `go test` run at a time uses the lab.
+	runLock = "/run/swarmlab.e2e.lock"
+	// ManagerAddr is where the manager listens: the bridge address on the TLS port.
+	ManagerAddr = e2e.BridgeIP + ":3376"
+	// enginePort is the TLS port lab.sh gives every engine in TLS mode.
+	enginePort = "2376"
+	// Manager timing, as in test/e2e: engines are seen healthy within a second or two.
+	refreshMin   = 500 * time.Millisecond
+	refreshMax   = time.Second
+	failureRetry = "2"
+	readyTimeout = 60 * time.Second
+)
+
+// Env is the TLS lab of this run and the manager in front of it.
+type Env struct {
+	Lab   *e2e.Lab // engines with their TLS addresses (IP:2376)
+	Certs string   // STATE/certs, as written by `swarm certs create`
+	Bin   string   // the swarm binary built for this run
+	mgr   *manager
+}
+
+// ClientCerts is the DOCKER_CERT_PATH of the lab's docker CLI user.
+func (e *Env) ClientCerts() string { return filepath.Join(e.Certs, "client") }
+
+var (
+	theEnv   *Env
+	skipWhy  string // why the tests are skipped, if they are
+	setupErr error  // why the lab or the manager could not be started
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	switch {
+	case testing.Short():
+		skipWhy = "TLS end-to-end tests skipped in -short mode"
+		return m.Run()
+	case os.Geteuid() != 0:
+		skipWhy = "TLS end-to-end tests need root: the lab creates network namespaces and starts dockerd; run them as root (e.g. sudo -E go test ./test/e2etls)"
+		return m.Run()
+	}
+	script, err := e2e.FindScript()
+	if err != nil {
+		setupErr = err
+		return m.Run()
+	}
+	lock, err := os.OpenFile(runLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		setupErr = fmt.Errorf("open run lock: %w", err)
+		return m.Run()
+	}
+	defer lock.Close()
+	fmt.Fprintf(os.Stderr, "e2etls: waiting for the lab run lock %s\n", runLock)
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		setupErr = fmt.Errorf("lock %s: %w", runLock, err)
+		return m.Run()
+	}
+
+	dir, err := os.MkdirTemp("", "swarm-e2etls-")
+	if err != nil {
+		setupErr = fmt.Errorf("temp dir: %w", err)
+		return m.Run()
+	}
+	ctx := context.Background()
+	state := e2e.StateDir()
+	env, err := up(ctx, script, state, dir)
+	if err != nil {
+		setupErr = err
+	}
+	theEnv = env
+	code := withManager(m, dir)
+	keep := os.Getenv("LAB_KEEP") == "1"
+	if env != nil && !keep {
+		if err := env.Lab.Down(ctx, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "e2etls: tearing the lab down: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	} else if env != nil {
+		fmt.Fprintf(os.Stderr, "e2etls: TLS lab left up (certificates in %s); stop it with: %s down\n", env.Certs, script)
+	}
+	if code == 0 && !keep {
+		_ = os.RemoveAll(dir)
+	} else {
+		fmt.Fprintf(os.Stderr, "e2etls: binary and manager log kept in %s\n", dir)
+	}
+	return code
+}
+
+// up builds the swarm binary and brings the lab up in TLS mode. It returns a non-nil Env
+// whenever lab.sh ran, even on error, so that the caller brings the lab down again.
+func up(ctx context.Context, script, state, dir string) (*Env, error) {
+	bin := filepath.Join(dir, "swarm")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/swarm")
+	build.Dir = filepath.Dir(filepath.Dir(filepath.Dir(script)))
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build swarm: %w\n%s", err, out)
+	}
+	env := &Env{Lab: &e2e.Lab{Script: script, State: state}, Certs: filepath.Join(state, "certs"), Bin: bin}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "bash", script, "up", "--tls")
+	cmd.Env = append(os.Environ(), "LAB_STATE="+state, "SWARM_BIN="+bin)
+	cmd.Stdout = io.MultiWriter(&out, os.Stderr)
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Run(); err != nil {
+		return env, fmt.Errorf("lab.sh up --tls: %w\n%s", err, out.String())
+	}
+	lab, err := e2e.Load(script, state)
+	if err != nil {
+		return env, err
+	}
+	for i := range lab.Engines {
+		lab.Engines[i].Addr = net.JoinHostPort(lab.Engines[i].IP, enginePort)
+	}
+	env.Lab = lab
+	mode, err := os.ReadFile(filepath.Join(state, "mode"))
+	if err != nil || strings.TrimSpace(string(mode)) != "tls" {
+		return env, fmt.Errorf("lab.sh up --tls did not leave a TLS lab (mode file: %q, %v)", mode, err)
+	}
+	return env, nil
+}
+
+// withManager starts the manager in front of the TLS lab, runs the tests and stops the
+// manager by its PID. The lab's addresses are only contacted once up succeeded.
+func withManager(m *testing.M, dir string) int {
+	if setupErr != nil || theEnv == nil {
+		return m.Run()
+	}
+	mgr, err := startManager(theEnv, dir)
+	if err != nil {
+		setupErr = err
+		return m.Run()
+	}
+	theEnv.mgr = mgr
+	fmt.Fprintf(os.Stderr, "e2etls: manager pid %d at tcp://%s (TLS), log %s\n", mgr.cmd.Process.Pid, ManagerAddr, mgr.log)
+	code := m.Run()
+	mgr.stop()
+	return code
+}
+
+// Need returns the TLS lab with its manager, skipping the test when end-to-end tests cannot
+// run here and failing it when the lab or the manager could not be started or has died.
+func Need(t testing.TB) *Env {
+	t.Helper()
+	if skipWhy != "" {
+		t.Skip(skipWhy)
+	}
+	if setupErr != nil {
+		t.Fatalf("TLS lab: %v", setupErr)
+	}
+	if theEnv.mgr.exited() {
+		t.Fatalf("the manager has exited; its log ends:\n%s", theEnv.mgr.logTail(30))
+	}
+	return theEnv
+}
