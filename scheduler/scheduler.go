@@ -229,6 +229,9 @@ func (s *Scheduler) pick(snap *Snapshot, q *Query, c *Candidates, rnd *rand.Rand
 	st := s.strategy
 	reqCPU, reqMem := q.NanoCPUs, q.Memory
 	fit = fit && (reqCPU > 0 || reqMem > 0)
+	if st == Random && !fit {
+		return pickUniform(&c.set, c.n, rnd)
+	}
 	reason := ""
 	ties := c.ties[:0]
 	var bestScore float64
@@ -268,4 +271,28 @@ func (s *Scheduler) pick(snap *Snapshot, q *Query, c *Candidates, rnd *rand.Rand
 		return ties[0]
 	}
 	return ties[rnd.Intn(len(ties))]
+}
+
+// pickUniform draws one of the n members of set: rnd.Intn(n) over the
+// members in slot order, located by popcounts instead of a pass over
+// every node. It returns -1 for an empty set.
+func pickUniform(set *NodeSet, n int, rnd *rand.Rand) int32 {
+	if n == 0 {
+		return -1
+	}
+	r := 0
+	if n > 1 && rnd != nil {
+		r = rnd.Intn(n)
+	}
+	for wi, w := range set.w {
+		if k := bits.OnesCount64(w); r >= k {
+			r -= k
+			continue
+		}
+		for ; r > 0; r-- {
+			w &= w - 1
+		}
+		return int32(wi*64 + bits.TrailingZeros64(w))
+	}
+	return -1
 }
