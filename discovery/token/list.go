@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/swarmlab/swarm/discovery"
@@ -38,7 +39,8 @@ func List(ctx context.Context, tok string, cfg ListConfig) ([]string, error) {
 		cfg.Logger = discardLogger()
 	}
 	ml, err := startGossip(gossipConfig{
-		token: t, name: "list-" + randomSuffix(), bind: cfg.Bind, timing: DefaultTiming(),
+		token: t, name: "list-" + randomSuffix(), bind: cfg.Bind, advertise: routeAdvertise(cfg.Bind, seeds),
+		timing:   DefaultTiming(),
 		delegate: newMetaDelegate(meta{Role: roleList}), logger: cfg.Logger,
 	})
 	if err != nil {
@@ -78,4 +80,31 @@ func List(ctx context.Context, tok string, cfg ListConfig) ([]string, error) {
 		}
 	}
 	return discovery.Normalize(addrs), nil
+}
+
+// routeAdvertise is the address the others should gossip back to: for a
+// wildcard bind, this host's source address towards the first seed, port 0
+// meaning the bound port. Left to itself memberlist advertises the first
+// private address it finds, which may be one the members cannot reach
+// (they then log send errors until the lister leaves). "" keeps that
+// default when the route cannot be found.
+func routeAdvertise(bind string, seeds []string) string {
+	host, _, err := net.SplitHostPort(bind)
+	if err != nil || len(seeds) == 0 {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		return ""
+	}
+	// Connecting a UDP socket sends nothing; it only picks the route.
+	conn, err := net.Dial("udp", seeds[0])
+	if err != nil {
+		return ""
+	}
+	defer conn.Close()
+	local, ok := conn.LocalAddr().(*net.UDPAddr)
+	if !ok {
+		return ""
+	}
+	return net.JoinHostPort(local.IP.String(), "0")
 }
