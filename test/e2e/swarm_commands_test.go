@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -165,6 +167,30 @@ func TestCommandsThroughManager(t *testing.T) {
 		for _, a := range []string{"create", "start", "die"} {
 			assert.True(t, actions[a], "backend1's container %s event replayed with --since", a)
 		}
+
+		// What docker-gen and nginx-proxy read but the CLI does not print: the top-level
+		// node object and the "from" suffix.
+		q := url.Values{"since": {strconv.FormatInt(since.Unix(), 10)}, "until": {strconv.FormatInt(until.Unix(), 10)},
+			"filters": {`{"node":{"backend1":true},"container":{"` + id1 + `":true}}`}}
+		resp, err := directHTTP.Get("http://" + m.Addr + "/v1.41/events?" + q.Encode())
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		dec := json.NewDecoder(resp.Body)
+		n := 0
+		for dec.More() {
+			var ev struct {
+				From string `json:"from"`
+				Node struct{ Name, ID, Addr, IP string }
+			}
+			require.NoError(t, dec.Decode(&ev))
+			n++
+			assert.Equal(t, "busybox node:backend1", ev.From)
+			assert.Equal(t, "backend1", ev.Node.Name)
+			assert.Equal(t, lab.Engines[2].Addr, ev.Node.Addr)
+			assert.NotEmpty(t, ev.Node.ID)
+		}
+		assert.GreaterOrEqual(t, n, 3, "create, start and die of %.12s over the raw API", id1)
 	})
 
 	t.Run("pull shows progress and the image appears", func(t *testing.T) {
