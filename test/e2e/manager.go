@@ -74,6 +74,10 @@ func StartManager(ctx context.Context, lab *Lab, dir string) (*Manager, error) {
 		"--engine-failure-retry", strconv.Itoa(ManagerFailureRetry),
 		"file://"+lab.EnginesFile())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// If this test binary dies without running Stop (a -timeout panic, a kill), the manager
+	// must not outlive it: once the lab is gone, its retries to 10.77.0.x would leave the
+	// machine.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the manager: %w", err)
 	}
