@@ -10,8 +10,8 @@ import "maps"
 func (s *Snapshot) update(i int32, old, n *Node) {
 	s.indexNumbers(i, n)
 	if old.Name != n.Name {
-		s.names.remove(old.Name, i)
-		s.names.add(n.Name, i)
+		s.nameEntry(s.names, s.nodeText, old.Name, i, false)
+		s.nameEntry(s.names, s.nodeText, n.Name, i, true)
 	}
 	if !maps.Equal(old.Labels, n.Labels) {
 		s.indexLabels(i, old, false)

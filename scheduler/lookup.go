@@ -20,15 +20,22 @@ func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
 		}
 		return
 	}
-	for name, p := range s.names {
-		if e.Match(name) {
-			p.orInto(dst)
+	if e.re != nil {
+		for name, p := range s.names {
+			if e.Match(name) {
+				p.orInto(dst)
+			}
 		}
+		for id, i := range s.byID {
+			if e.Match(id) {
+				dst.add(i)
+			}
+		}
+		return
 	}
-	for id, i := range s.byID {
-		if e.Match(id) {
-			dst.add(i)
-		}
+	for _, g := range e.alts {
+		s.nodeText.each(g, func(v string) { s.names[v].orInto(dst) })
+		s.nodeIDText.each(g, func(v string) { dst.add(s.byID[v]) })
 	}
 }
 

@@ -29,18 +29,20 @@ type Snapshot struct {
 	// Node, one cache line per node for the strategy's scan.
 	stats []slotStat
 
-	names     postings // node name → slots
-	labels    map[string]*labelIndex
-	cnames    postings // container name → slots
-	cnameText *textIndex
-	cidText   *textIndex
-	cids      postings // container full ID → slots
-	cidPrefix postings // first minIDPrefix characters of an ID → slots
-	clabels   map[string]*clabelIndex
-	images    postings // every image ref (see imageRefs) → slots
-	imageText *textIndex
-	ports     map[portKey]*portIndex
-	hostPorts map[portKey]*posting
+	names      postings   // node name → slots
+	nodeText   *textIndex // node names, for globs
+	nodeIDText *textIndex // node IDs, for globs
+	labels     map[string]*labelIndex
+	cnames     postings // container name → slots
+	cnameText  *textIndex
+	cidText    *textIndex
+	cids       postings // container full ID → slots
+	cidPrefix  postings // first minIDPrefix characters of an ID → slots
+	clabels    map[string]*clabelIndex
+	images     postings // every image ref (see imageRefs) → slots
+	imageText  *textIndex
+	ports      map[portKey]*portIndex
+	hostPorts  map[portKey]*posting
 
 	// scratch for Put; the snapshot has a single writer.
 	keyCount map[string]int
@@ -95,21 +97,23 @@ type portIndex struct {
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
 	return &Snapshot{
-		byID:      map[string]int32{},
-		names:     postings{},
-		labels:    map[string]*labelIndex{},
-		cnames:    postings{},
-		cnameText: newTextIndex(),
-		cidText:   newTextIndex(),
-		cids:      postings{},
-		cidPrefix: postings{},
-		clabels:   map[string]*clabelIndex{},
-		images:    postings{},
-		imageText: newTextIndex(),
-		ports:     map[portKey]*portIndex{},
-		hostPorts: map[portKey]*posting{},
-		keyCount:  map[string]int{},
-		ptrs:      map[*Container]uint8{},
+		byID:       map[string]int32{},
+		names:      postings{},
+		nodeText:   newTextIndex(),
+		nodeIDText: newTextIndex(),
+		labels:     map[string]*labelIndex{},
+		cnames:     postings{},
+		cnameText:  newTextIndex(),
+		cidText:    newTextIndex(),
+		cids:       postings{},
+		cidPrefix:  postings{},
+		clabels:    map[string]*clabelIndex{},
+		images:     postings{},
+		imageText:  newTextIndex(),
+		ports:      map[portKey]*portIndex{},
+		hostPorts:  map[portKey]*posting{},
+		keyCount:   map[string]int{},
+		ptrs:       map[*Container]uint8{},
 	}
 }
 
@@ -199,7 +203,8 @@ func inverse(total int64) float64 {
 func (s *Snapshot) index(i int32, n *Node) {
 	s.live.add(i)
 	s.indexNumbers(i, n)
-	s.names.add(n.Name, i)
+	s.nameEntry(s.names, s.nodeText, n.Name, i, true)
+	s.nodeIDText.add(n.ID)
 	s.indexLabels(i, n, true)
 	for _, c := range n.Containers {
 		s.indexContainer(i, c, true)
@@ -291,7 +296,8 @@ func (s *Snapshot) unindex(i int32, n *Node) {
 	}
 	s.stats[i] = slotStat{}
 
-	s.names.remove(n.Name, i)
+	s.nameEntry(s.names, s.nodeText, n.Name, i, false)
+	s.nodeIDText.remove(n.ID)
 	s.indexLabels(i, n, false)
 	for _, c := range n.Containers {
 		s.indexContainer(i, c, false)

@@ -196,10 +196,10 @@ func RandomRequest(r *rand.Rand, nodes int) *scheduler.Request {
 		},
 		func() string { return "constraint:disk" + op() + pick(r, append(disks, "s*", "/d$/")) },
 		func() string {
-			return "constraint:node" + op() + pick(r, []string{node(), node() + "|" + node(), "n1*", "id-" + node()})
+			return "constraint:node" + op() + pick(r, []string{node(), node() + "|" + node(), "n1*", "id-" + node(), "id-n2*", "*3"})
 		},
 		func() string {
-			return "affinity:container" + op() + pick(r, []string{ctr(), "c1*", "*/link1", "/^c2/", "000"})
+			return "affinity:container" + op() + pick(r, []string{ctr(), "c1*", "*/link1", "/^c2/", "000", "*01", "*0005*|c3"})
 		},
 		func() string { return fmt.Sprintf("affinity:container%s%04x", op(), r.Intn(16)) },
 		func() string {
