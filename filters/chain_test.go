@@ -95,6 +95,9 @@ func TestFastPathMatchesReference(t *testing.T) {
 	for seed := int64(0); seed < 300; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		size := 1 + r.Intn(60)
+		if seed%10 == 0 { // multi-word node sets and dense postings
+			size = 100 + r.Intn(200)
+		}
 		snap := churnedSnapshot(r, size)
 		for _, st := range []scheduler.Strategy{scheduler.Spread, scheduler.Binpack, scheduler.Random} {
 			s := scheduler.New(scheduler.Config{Filters: Default(), Strategy: st})
