@@ -174,3 +174,38 @@ func runEngineDocker(t *testing.T, env *Env, e e2e.Engine, args ...string) strin
 	require.NoError(t, err, "docker -H tcp://%s %s: %s", e.Addr, strings.Join(args, " "), out)
 	return string(out)
 }
+
+// TestEngineRestartOverTLS: lab.sh's fault commands work in TLS mode, and the manager
+// reconnects to a restarted engine over TLS.
+func TestEngineRestartOverTLS(t *testing.T) {
+	env := Need(t)
+	status := func() string {
+		r := runDocker(context.Background(), env.ClientCerts(), "info", "--format", "{{json .SystemStatus}}")
+		if r.Err != nil {
+			return r.Stderr
+		}
+		var pairs [][2]string
+		if err := json.Unmarshal([]byte(r.Stdout), &pairs); err != nil {
+			return err.Error()
+		}
+		ci, err := e2e.ParseSystemStatus(pairs)
+		if err != nil {
+			return err.Error()
+		}
+		n, _ := ci.Node("backend2")
+		return n.Status
+	}
+	ctx := context.Background()
+	require.NoError(t, env.Lab.StopEngine(ctx, "backend2"))
+	t.Cleanup(func() { _ = env.Lab.StartEngine(ctx, "backend2") })
+	var last string
+	if !assert.Eventually(t, func() bool { last = status(); return last == "Unhealthy" },
+		30*time.Second, 200*time.Millisecond, "backend2 stopped") {
+		t.Logf("last status of backend2: %q", last)
+	}
+	require.NoError(t, env.Lab.StartEngine(ctx, "backend2"))
+	if !assert.Eventually(t, func() bool { last = status(); return last == "Healthy" },
+		30*time.Second, 200*time.Millisecond, "backend2 restarted") {
+		t.Logf("last status of backend2: %q", last)
+	}
+}
