@@ -41,6 +41,7 @@ type options struct {
 	SwarmBin, SimBin   string
 	Docs               string
 	Lab                bool
+	LabOnly            bool // figure 6 alone
 	LabRuns            int
 	Log                io.Writer // children's stderr
 	// ProfileDir, when set, receives a CPU profile of the manager for the
@@ -99,12 +100,14 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.SimBin, "enginesim", "", "simulator binary (default: build ./cmd/enginesim)")
 	fs.StringVar(&o.Docs, "docs", "", "append a dated block of the figures to this file (e.g. docs/benchmarks.md)")
 	fs.BoolVar(&o.Lab, "lab", false, "also measure docker run -d latency on the real-engine lab (root; brings test/lab up and down)")
+	fs.BoolVar(&o.LabOnly, "lab-only", false, "measure figure 6 alone (implies --lab; no simulator)")
 	fs.IntVar(&o.LabRuns, "lab-runs", o.LabRuns, "docker run -d pairs (manager, direct) on the lab")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of the manager per figure into this directory (go tool pprof)")
 	fs.IntVar(&o.ProfileSeconds, "profile-seconds", o.ProfileSeconds, "length of each CPU profile")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.Lab = o.Lab || o.LabOnly
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q: every setting is a flag, see -h", fs.Arg(0))
 	}

@@ -53,6 +53,17 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 		o.SwarmBin, o.SimBin = or(o.SwarmBin, swarm), or(o.SimBin, sim)
 	}
 
+	res := &result{}
+	if o.LabOnly {
+		fig, err := labFigure(ctx, o)
+		if err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+		res.Figures = append(res.Figures, fig)
+		fmt.Fprintln(out, fig)
+		return res, nil
+	}
+
 	addrsFile := filepath.Join(dir, "engines.txt")
 	simOut, simW := io.Pipe()
 	defer simW.Close()
@@ -89,7 +100,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &result{Healthy: st.Healthy, Tracked: st.Containers}
+	res.Healthy, res.Tracked = st.Healthy, st.Containers
 	fmt.Fprintf(out, "# %d engines healthy, %d containers tracked after %s\n", st.Healthy, st.Containers, time.Since(t0).Round(time.Millisecond))
 	scale := fmt.Sprintf("%d engines, %d containers, engine latency %s", o.Engines, total, o.Latency)
 	emit := func(f figure) {
