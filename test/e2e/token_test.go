@@ -129,6 +129,29 @@ func TestTokenDiscovery(t *testing.T) {
 		})
 	})
 
+	t.Run("frozen agent comes back when it thaws", func(t *testing.T) {
+		// SIGSTOP is what a cut-off host looks like to the others: no answer, no goodbye.
+		// On SIGCONT the same member must refute its death and bring the node back.
+		frozen, err := lab.Engine("swarm-master")
+		require.NoError(t, err)
+		a := agents[frozen.Name]
+		require.NoError(t, a.cmd.Process.Signal(syscall.SIGSTOP))
+		thawed := false
+		defer func() {
+			if !thawed {
+				_ = a.cmd.Process.Signal(syscall.SIGCONT)
+			}
+		}()
+		tokenWaitNodes(t, host, mgr, tokenUnhealthyBound, func(n map[string]tokenNode) bool {
+			return n[frozen.Addr].Status == "Unhealthy"
+		})
+		require.NoError(t, a.cmd.Process.Signal(syscall.SIGCONT))
+		thawed = true
+		tokenWaitNodes(t, host, mgr, tokenBackBound, func(n map[string]tokenNode) bool {
+			return n[frozen.Addr].Status == "Healthy"
+		})
+	})
+
 	t.Run("wrong token cannot join", func(t *testing.T) {
 		other := strings.TrimSpace(tokenRun(t, bin, "create", "--manager", gossip))
 		e, err := lab.Engine("backend2")
