@@ -248,9 +248,17 @@ func (b *logBridge) Write(p []byte) (int, error) {
 			break
 		}
 	}
+	if bytes.Contains(line, []byte(closedConn)) {
+		// memberlist's gossip timer fires once more after Shutdown closed
+		// the sockets: expected on every stop, not an error.
+		level = slog.LevelDebug
+	}
 	b.log.Log(context.Background(), level, string(line))
 	return len(p), nil
 }
+
+// closedConn is how Go reports a write on a socket closed by Shutdown.
+const closedConn = "use of closed network connection"
 
 // oneLine flattens memberlist's multi-line join errors ("1 error occurred:\n\t* …")
 // so a log line or CLI message stays on one line.
