@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -59,7 +61,11 @@ func runWithLab(m *testing.M) int {
 	state := StateDir()
 	reuse := os.Getenv("LAB_REUSE") == "1"
 	if reuse {
-		if l, err := Load(script, state); err == nil && l.Running(ctx) {
+		// A lab left up in TLS mode (test/e2etls with LAB_KEEP=1) listens on :2376 only and
+		// cannot serve these plain-mode tests.
+		if mode, _ := os.ReadFile(filepath.Join(state, "mode")); strings.TrimSpace(string(mode)) == "tls" {
+			fmt.Fprintf(os.Stderr, "e2e: the lab in %s is in TLS mode; rebuilding it in plain mode\n", state)
+		} else if l, err := Load(script, state); err == nil && l.Running(ctx) {
 			theLab = l
 			fmt.Fprintf(os.Stderr, "e2e: reusing the lab in %s (LAB_REUSE=1)\n", state)
 			return runWithManager(m)
