@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 )
 
 // startPprof serves the runtime profiles on addr for benchmarks and
@@ -14,6 +15,9 @@ import (
 // has no authentication: bind it to loopback only. The returned func
 // closes it.
 func startPprof(addr string, logger *slog.Logger) (func(), error) {
+	// Contention is what limits the manager on few cores; sample one
+	// mutex contention event in 20 so /debug/pprof/mutex shows it.
+	runtime.SetMutexProfileFraction(20)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

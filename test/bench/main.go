@@ -148,7 +148,10 @@ type figure struct {
 
 func (f figure) String() string {
 	verdict := "MISSED"
-	if f.Met {
+	switch {
+	case f.Target == "-":
+		verdict = "info"
+	case f.Met:
 		verdict = "met"
 	}
 	return fmt.Sprintf("%-34s %10.2f %-14s target %-10s %-6s %s", f.Name, f.Value, f.Unit, f.Target, verdict, f.Conditions)
@@ -173,7 +176,10 @@ func appendDocs(path, command string, figs []figure) error {
 	b.WriteString("| figure | value | unit | target | met | conditions |\n|---|---|---|---|---|---|\n")
 	for _, f := range figs {
 		met := "no"
-		if f.Met {
+		switch {
+		case f.Target == "-":
+			met = "–"
+		case f.Met:
 			met = "yes"
 		}
 		fmt.Fprintf(&b, "| %s | %.2f | %s | %s | %s | %s |\n", f.Name, f.Value, f.Unit, f.Target, met, f.Conditions)

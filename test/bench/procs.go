@@ -216,26 +216,59 @@ func rssBytes(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
 
-// heapInuse asks the manager's pprof listener for the heap after a GC
-// (the "# HeapInuse = N" line of the debug=1 heap profile).
-func heapInuse(ctx context.Context, c *http.Client, pprofAddr string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1", nil)
+// memStats is what the manager's runtime says about its memory.
+type memStats struct {
+	HeapInuse, StackInuse, HeapIdle, HeapReleased int64
+	Goroutines                                    int64
+}
+
+// readMemStats asks the manager's pprof listener for its memory after a
+// GC (the "# Name = N" runtime.MemStats lines of the debug=1 heap
+// profile) and its goroutine count.
+func readMemStats(ctx context.Context, c *http.Client, pprofAddr string) (memStats, error) {
+	var m memStats
+	fields := map[string]*int64{
+		"HeapInuse": &m.HeapInuse, "Stack": &m.StackInuse, // "# Stack = inuse / sys"
+		"HeapIdle": &m.HeapIdle, "HeapReleased": &m.HeapReleased,
+	}
+	body, err := fetch(ctx, c, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
-		return 0, err
+		return m, fmt.Errorf("heap profile: %w", err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if dst := fields[name]; ok && dst != nil {
+			val, _, _ = strings.Cut(val, " /")
+			*dst, _ = strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+		}
+	}
+	if m.HeapInuse == 0 {
+		return m, fmt.Errorf("heap profile from %s has no HeapInuse line", pprofAddr)
+	}
+	body, err = fetch(ctx, c, "http://"+pprofAddr+"/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return m, fmt.Errorf("goroutine profile: %w", err)
+	}
+	first, _, _ := strings.Cut(string(body), "\n")
+	_, total, _ := strings.Cut(first, "total ")
+	m.Goroutines, _ = strconv.ParseInt(strings.TrimSpace(total), 10, 64)
+	return m, nil
+}
+
+func fetch(ctx context.Context, c *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("heap profile: %w", err)
+		return nil, err
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "# HeapInuse = "); ok {
-			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-		}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return 0, fmt.Errorf("heap profile from %s has no HeapInuse line (%v)", pprofAddr, sc.Err())
+	return io.ReadAll(resp.Body)
 }
 
 // raiseFileLimit lifts the soft open-file limit to the hard one: the

@@ -112,14 +112,17 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if res.RSS, err = rssBytes(mgr.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
-	if res.HeapUsed, err = heapInuse(ctx, c, pprofAddr); err != nil {
+	mem, err := readMemStats(ctx, c, pprofAddr)
+	if err != nil {
 		return nil, err
 	}
+	res.HeapUsed = mem.HeapInuse
 	if res.RSS, err = rssBytes(mgr.cmd.Process.Pid); err != nil { // after the forced GC
 		return nil, err
 	}
 	emit(figure{Name: "5. manager RSS", Value: mib(res.RSS), Unit: "MiB", Target: "≤ 100", Met: mib(res.RSS) <= 100,
-		Conditions: scale + ", after a forced GC"})
+		Conditions: fmt.Sprintf("%s, after a forced GC; runtime: heap in use %.1f MiB, idle not yet released %.1f MiB, goroutine stacks %.1f MiB (%d goroutines)",
+			scale, mib(mem.HeapInuse), mib(mem.HeapIdle-mem.HeapReleased), mib(mem.StackInuse), mem.Goroutines)})
 	emit(figure{Name: "5. manager heap per container", Value: float64(res.HeapUsed) / float64(total), Unit: "B/container",
 		Target: "-", Met: true, Conditions: fmt.Sprintf("HeapInuse %.1f MiB after GC ÷ %d tracked containers (includes per-engine state)", mib(res.HeapUsed), total)})
 
