@@ -22,7 +22,11 @@ func churnedSnapshot(r *rand.Rand, n int) *scheduler.Snapshot {
 	}
 	for i, nd := range schedtest.RandomCluster(r, n) {
 		if old, ok := snap.Node(nd.ID); ok && r.Intn(3) == 0 {
-			snap.Put(evolve(r, old, nd))
+			next := evolve(r, old, nd)
+			if r.Intn(2) == 0 {
+				next = rebuild(r, next)
+			}
+			snap.Put(next)
 			continue
 		}
 		switch r.Intn(4) {
@@ -74,6 +78,36 @@ func evolve(r *rand.Rand, old, other *scheduler.Node) *scheduler.Node {
 	}
 	if r.Intn(4) == 0 {
 		n.State = other.State
+	}
+	return &n
+}
+
+// rebuild copies every container and image into new values, as the
+// cluster does when it rebuilds a node's view, occasionally changing a
+// container's ports or labels or an image's tags, and shuffling order.
+func rebuild(r *rand.Rand, old *scheduler.Node) *scheduler.Node {
+	n := *old
+	n.Containers = nil
+	for _, c := range old.Containers {
+		cp := *c
+		switch r.Intn(8) {
+		case 0:
+			cp.Ports = append(append([]scheduler.Port{}, c.Ports...), scheduler.Port{HostPort: 81, Proto: "tcp"})
+		case 1:
+			cp.Labels = map[string]string{"role": "web"}
+		case 2:
+			cp.Names = append(append([]string{}, c.Names...), "c0/link1")
+		}
+		n.Containers = append(n.Containers, &cp)
+	}
+	r.Shuffle(len(n.Containers), func(a, b int) { n.Containers[a], n.Containers[b] = n.Containers[b], n.Containers[a] })
+	n.Images = nil
+	for _, img := range old.Images {
+		cp := *img
+		if r.Intn(6) == 0 {
+			cp.RepoTags = append(append([]string{}, img.RepoTags...), "nginx:1")
+		}
+		n.Images = append(n.Images, &cp)
 	}
 	return &n
 }

@@ -1,12 +1,17 @@
 package scheduler
 
-import "maps"
+import (
+	"maps"
+	"slices"
+)
 
 // update re-indexes slot i from old to n in time proportional to what
-// changed. The cluster builds a new Node for every change but shares the
-// unchanged *Container and *Image values, so containers are diffed by
-// pointer: only added and removed ones touch the indexes. Committing one
-// in-flight container thus costs one container's worth of index work.
+// changed. Containers are matched by ID and count as unchanged when
+// everything the indexes read (names, labels, ports, network mode) is
+// equal, whether or not the cluster rebuilt the *Container; only added,
+// removed and changed ones touch the indexes, so committing one in-flight
+// container costs one container's worth of index work. When many
+// containers changed, re-indexing them all is cheaper than diffing.
 func (s *Snapshot) update(i int32, old, n *Node) {
 	s.indexNumbers(i, n)
 	if old.Name != n.Name {
@@ -18,41 +23,79 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 		s.indexLabels(i, n, true)
 	}
 
-	// ptrs: 1 = only in old, 2 = only in new, 3 = in both.
-	clear(s.ptrs)
+	clear(s.byCID)
 	for _, c := range old.Containers {
-		s.ptrs[c] |= 1
+		s.byCID[c.ID] = c
 	}
-	for _, c := range n.Containers {
-		s.ptrs[c] |= 2
-	}
-	var removed []*Container
-	for c, where := range s.ptrs {
-		switch where {
-		case 1:
-			removed = append(removed, c)
-		case 2:
-			s.indexContainer(i, c, true)
+	added, removed := s.added[:0], s.removed[:0]
+	if len(s.byCID) != len(old.Containers) {
+		// Duplicate IDs on the node: diffing by ID would lose one.
+		added, removed = append(added, n.Containers...), append(removed, old.Containers...)
+	} else {
+		for _, c := range n.Containers {
+			if o, ok := s.byCID[c.ID]; ok && (o == c || sameIndexed(o, c)) {
+				delete(s.byCID, c.ID)
+				continue
+			}
+			added = append(added, c)
+		}
+		for _, o := range s.byCID {
+			removed = append(removed, o)
 		}
 	}
-	for _, c := range removed {
-		s.removeContainer(i, c, n.Containers)
+	if len(removed) > maxDiffRemovals {
+		// Withdraw every old entry (idempotent), then index the new set.
+		for _, c := range old.Containers {
+			s.indexContainer(i, c, false)
+		}
+		added = append(added[:0], n.Containers...)
+		removed = append(removed[:0], old.Containers...)
+	} else {
+		for _, c := range removed {
+			s.removeContainer(i, c, n.Containers)
+		}
+	}
+	for _, c := range added {
+		s.indexContainer(i, c, true)
 	}
 	s.dropEmptyLabels(removed)
 	s.indexAllHave(i, n)
+	s.added, s.removed = added[:0], removed[:0]
 
-	if !sameImages(old.Images, n.Images) {
+	if !s.sameImages(old.Images, n.Images) {
 		s.indexImages(i, old, false)
 		s.indexImages(i, n, true)
 	}
 }
 
-func sameImages(a, b []*Image) bool {
+// maxDiffRemovals bounds the per-container removal checks (each scans
+// the node's containers): past it, a full re-index of the node's
+// containers is cheaper.
+const maxDiffRemovals = 4
+
+// sameIndexed reports whether two versions of a container contribute the
+// same index entries. State, image and reservations are not indexed.
+func sameIndexed(a, b *Container) bool {
+	return a.ID == b.ID && a.NetworkMode == b.NetworkMode &&
+		slices.Equal(a.Names, b.Names) && maps.Equal(a.Labels, b.Labels) && slices.Equal(a.Ports, b.Ports)
+}
+
+// sameImages reports whether two image lists hold the same images with
+// the same refs, in any order.
+func (s *Snapshot) sameImages(a, b []*Image) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	for k := range a {
-		if a[k] != b[k] {
+	clear(s.byImage)
+	for _, img := range a {
+		s.byImage[img.ID] = img
+	}
+	if len(s.byImage) != len(a) {
+		return false
+	}
+	for _, img := range b {
+		o, ok := s.byImage[img.ID]
+		if !ok || (o != img && (!slices.Equal(o.RepoTags, img.RepoTags) || !slices.Equal(o.RepoDigests, img.RepoDigests))) {
 			return false
 		}
 	}

@@ -46,7 +46,10 @@ type Snapshot struct {
 
 	// scratch for Put; the snapshot has a single writer.
 	keyCount map[string]int
-	ptrs     map[*Container]uint8
+	byCID    map[string]*Container
+	byImage  map[string]*Image
+	added    []*Container
+	removed  []*Container
 }
 
 // slotStat is what ranking reads about one node.
@@ -113,7 +116,8 @@ func NewSnapshot() *Snapshot {
 		ports:      map[portKey]*portIndex{},
 		hostPorts:  map[portKey]*posting{},
 		keyCount:   map[string]int{},
-		ptrs:       map[*Container]uint8{},
+		byCID:      map[string]*Container{},
+		byImage:    map[string]*Image{},
 	}
 }
 
