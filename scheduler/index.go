@@ -58,8 +58,10 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 	for _, c := range added {
 		s.indexContainer(i, c, true)
 	}
-	s.dropEmptyLabels(removed)
-	s.indexAllHave(i, n)
+	if len(added) > 0 || len(removed) > 0 {
+		s.dropEmptyLabels(removed)
+		s.indexAllHave(i, n)
+	}
 	s.added, s.removed = added[:0], removed[:0]
 
 	if !s.sameImages(old.Images, n.Images) {
