@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,17 +200,13 @@ func drainNonReader(conn net.Conn) (dropped bool, got int, err error) {
 
 // triggerEvents pauses, then unpauses, container e<engine>-<suffix> of
 // each engine in turn (enginesim makes c0001 and c0002 running), one
-// call every interval (0: back to back).
+// call every interval. With interval 0 the calls go back to back from
+// several workers, each owning whole engines so the calls on one
+// container stay in order.
 func triggerEvents(ctx context.Context, addrs []string, suffix string, count int, interval time.Duration) error {
-	c := newClient(4)
+	c := newClient(8)
 	defer c.CloseIdleConnections()
-	var tick <-chan time.Time
-	if interval > 0 {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for k := range count {
+	call := func(k int) error {
 		i := k % len(addrs)
 		action := "pause"
 		if (k/len(addrs))%2 == 1 {
@@ -223,14 +220,53 @@ func triggerEvents(ctx context.Context, addrs []string, suffix string, count int
 		if code != http.StatusNoContent {
 			return fmt.Errorf("trigger event %d: POST %s: status %d: %s", k, url, code, bytes.TrimSpace(body))
 		}
-		if tick == nil {
-			continue
+		return nil
+	}
+	if interval == 0 {
+		workers := min(8, len(addrs))
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := 0; k < count && errs[w] == nil && ctx.Err() == nil; k++ {
+					if k%len(addrs)%workers == w {
+						errs[w] = call(k)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return errors.Join(append(errs, ctx.Err())...)
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for k := range count {
+		if err := call(k); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick:
+		case <-tick.C:
 		}
 	}
 	return nil
+}
+
+// overflowBound is how many events surely overflow a subscriber that
+// never reads: the manager's socket send buffer can grow to the third
+// field of net.ipv4.tcp_wmem (4 MiB by default), an event line is at
+// least 450 bytes, and the manager buffers 1,024 more per subscriber.
+func overflowBound() int {
+	wmem := 4 << 20
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
+		if f := strings.Fields(string(data)); len(f) == 3 {
+			if n, err := strconv.Atoi(f[2]); err == nil {
+				wmem = n
+			}
+		}
+	}
+	return wmem/450 + 1024 + 256
 }

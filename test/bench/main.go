@@ -94,7 +94,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.InfoSamples, "info-samples", o.InfoSamples, "timed GET /info")
 	fs.IntVar(&o.Listeners, "listeners", o.Listeners, "reading /events listeners (one more never reads)")
 	fs.IntVar(&o.Events, "events", o.Events, "engine events triggered while they listen")
-	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "events sent to the never-reading listener alone first, to fill its socket buffers")
+	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "events sent to the never-reading listener alone first, to fill its socket buffers (-1: enough to overflow it on any Linux, from net.ipv4.tcp_wmem)")
 	fs.DurationVar(&o.EventInterval, "event-interval", o.EventInterval, "pause between two triggered events")
 	fs.StringVar(&o.SwarmBin, "swarm", "", "manager binary (default: build ./cmd/swarm)")
 	fs.StringVar(&o.SimBin, "enginesim", "", "simulator binary (default: build ./cmd/enginesim)")
@@ -123,7 +123,7 @@ func (o options) validate() error {
 		{"--engines", o.Engines, 1, 20000}, {"--containers", o.PerEngine, 2, 10000},
 		{"--clients", o.Clients, 1, 4096}, {"--creates", o.Creates, 1, 1_000_000},
 		{"--list-samples", o.ListSamples, 1, 10000}, {"--info-samples", o.InfoSamples, 1, 100000},
-		{"--listeners", o.Listeners, 1, 10000}, {"--events", o.Events, 1, 1_000_000}, {"--prefill", o.Prefill, 0, 1_000_000},
+		{"--listeners", o.Listeners, 1, 10000}, {"--events", o.Events, 1, 1_000_000}, {"--prefill", o.Prefill, -1, 1_000_000},
 		{"--lab-runs", o.LabRuns, 1, 10000},
 	} {
 		if c.v < c.lo || c.v > c.h {

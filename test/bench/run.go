@@ -173,6 +173,9 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 
 	<-profiled
 	profiled = prof.start("figure-4-events")
+	if o.Prefill < 0 {
+		o.Prefill = max(0, overflowBound()-o.Events)
+	}
 	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Prefill, o.Events, o.EventInterval)
 	<-profiled
 	if err != nil {
