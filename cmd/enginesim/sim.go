@@ -67,7 +67,8 @@ func listen(e *fakeengine.Engine, cfg *config, i int) error {
 	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.BasePort+i))
 	if err := e.StartOn(addr); err != nil {
-		return fmt.Errorf("engine %d on %s: %w (is another enginesim or service using ports %d-%d? pick another --listen base port)",
+		return fmt.Errorf("engine %d on %s: %w (is another enginesim or service using ports %d-%d? pick another --listen base port, "+
+			"below 32768 so the range stays out of the kernel's ephemeral ports, or port 0 for any free ports)",
 			i, addr, err, cfg.BasePort, cfg.BasePort+cfg.Engines-1)
 	}
 	return nil
