@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -172,4 +173,16 @@ func sortedLabels(ls []string) []string {
 	out := slices.Clone(ls)
 	slices.Sort(out)
 	return out
+}
+
+func TestRunBusyPortExitsOne(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"--engines", "2", "--listen", l.Addr().String(),
+		"--addrs-file", filepath.Join(t.TempDir(), "a.txt")}, io.Discard, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "engine 0 on "+l.Addr().String())
+	assert.Contains(t, stderr.String(), "pick another --listen base port")
 }
