@@ -219,3 +219,19 @@ func (s *Snapshot) HealthyNodes() *NodeSet { return &s.healthy }
 // FullNodes returns the nodes where SlotsFull is true. The set belongs to
 // the snapshot: read it, never modify it.
 func (s *Snapshot) FullNodes() *NodeSet { return &s.full }
+
+// HealthyNodeHasImage reports whether some healthy node holds an image
+// that answers to e's pattern (see MatchImages), through the image index:
+// what a create asks before deciding that an image exists nowhere,
+// without visiting every node's images.
+func (s *Snapshot) HealthyNodeHasImage(e *Expr) bool {
+	var set NodeSet
+	set.reset(s.words())
+	s.NodesMatchingImage(&set, e)
+	for k, w := range set.w {
+		if k < len(s.healthy.w) && w&s.healthy.w[k] != 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"math/rand"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/swarmlab/swarm/filters"
 	"github.com/swarmlab/swarm/scheduler"
+	"github.com/swarmlab/swarm/scheduler/schedtest"
 )
 
 func feasibleNames(t *testing.T, snap *scheduler.Snapshot, req *scheduler.Request) []string {
@@ -80,4 +82,21 @@ func TestSnapshotSharedContainersStayIndexed(t *testing.T) {
 	assert.Empty(t, feasibleNames(t, snap, withEnv("affinity:container==db")))
 	assert.Equal(t, []string{"n"}, feasibleNames(t, snap, &scheduler.Request{
 		PortBindings: map[string][]scheduler.PortBinding{"5432/tcp": {{HostPort: "5432"}}}}))
+}
+
+func TestHealthyNodeHasImage(t *testing.T) {
+	for seed := int64(0); seed < 200; seed++ {
+		r := rand.New(rand.NewSource(seed))
+		nodes := schedtest.RandomCluster(r, 1+r.Intn(80))
+		snap := schedtest.Snapshot(nodes...)
+		for _, ref := range []string{"redis", "redis:latest", "nginx", "localhost:5000/app", "*ginx", "postgres:9", "sha256:0001*"} {
+			e, err := scheduler.ParseExpr(scheduler.KindAffinity, "image=="+ref)
+			require.NoError(t, err)
+			want := false
+			for _, n := range nodes {
+				want = want || (n.State == scheduler.NodeHealthy && e.MatchImages(n))
+			}
+			assert.Equal(t, want, snap.HealthyNodeHasImage(e), "seed %d ref %s", seed, ref)
+		}
+	}
 }
