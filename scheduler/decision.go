@@ -65,7 +65,13 @@ func (d Decision) Explain() string {
 		fmt.Fprintf(&b, "\n[%s]", e.Reason)
 	}
 	for _, e := range d.Exclusions {
-		fmt.Fprintf(&b, "\n%s %s excluded %d of %d nodes", e.Filter, e.Reason, e.Nodes, d.Nodes)
+		// "constraint model==gpu excluded …", but "port 80 (Bridge mode)
+		// excluded …" rather than repeating the filter's name.
+		who := e.Filter + " " + e.Reason
+		if strings.HasPrefix(e.Reason, e.Filter+" ") {
+			who = e.Reason
+		}
+		fmt.Fprintf(&b, "\n%s excluded %d of %d nodes", who, e.Nodes, d.Nodes)
 	}
 	return b.String()
 }

@@ -55,7 +55,7 @@ func TestExplainSeveralFilters(t *testing.T) {
 		"[available container slots]\n"+
 		"[model==gpu]\n"+
 		"health healthy node excluded 1 of 4 nodes\n"+
-		"port port 80 (Bridge mode) excluded 1 of 4 nodes\n"+
+		"port 80 (Bridge mode) excluded 1 of 4 nodes\n"+
 		"containerslots available container slots excluded 1 of 4 nodes\n"+
 		"constraint model==gpu excluded 1 of 4 nodes", d.Explain())
 }
@@ -161,6 +161,6 @@ func TestBlogWalkthrough(t *testing.T) {
 	assert.Equal(t, "Unable to find a node that satisfies the following conditions\n"+
 		"[port 80 (Bridge mode)]\n"+
 		"[public==yes]\n"+
-		"port port 80 (Bridge mode) excluded 1 of 4 nodes\n"+
+		"port 80 (Bridge mode) excluded 1 of 4 nodes\n"+
 		"constraint public==yes excluded 3 of 4 nodes", d.Explain())
 }
