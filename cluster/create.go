@@ -172,12 +172,9 @@ func (c *Cluster) imageSomewhereLocked(ref string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("create container: image %q: %w", ref, err)
 	}
-	for _, sn := range c.snap.Nodes() {
-		if sn.State == scheduler.NodeHealthy && e.MatchImages(sn) {
-			return true, nil
-		}
-	}
-	return false, nil
+	// Through the snapshot's image index: scanning every node's images here
+	// would hold the cluster lock for O(nodes × images) on every create.
+	return c.snap.HealthyNodeHasImage(e), nil
 }
 
 // nodeHasImage reports whether sn has the image ref.
