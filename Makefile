@@ -7,7 +7,7 @@ LAB := test/lab/lab.sh
 DEMO := test/demo.sh
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build demo demo-down test unit e2e bench fmt vet lint
+.PHONY: all build demo demo-down test unit e2e bench bench-lab fmt vet
 
 all: build
 
@@ -39,5 +39,13 @@ fmt:
 vet:
 	$(GO) vet ./...
 
+# Scheduler micro-benchmarks, then the manager at 1,000 simulated engines and
+# 30,000 containers (figures 1-5 of docs/benchmarks.md, appended there).
 bench:
 	$(GO) test -run '^$$' -bench BenchmarkSchedule -benchmem ./scheduler/...
+	$(GO) run ./test/bench --engines 1000 --containers 30 --docs docs/benchmarks.md
+
+# docker run -d through the manager versus straight to a real engine (root;
+# brings the lab up if it is down).
+bench-lab:
+	$(GO) run ./test/bench --lab-only --docs docs/benchmarks.md
