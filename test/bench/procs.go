@@ -18,59 +18,20 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/system"
+
+	"github.com/swarmlab/swarm/test/proc"
 )
 
 // apiPrefix is what the docker CLI puts before every path.
 const apiPrefix = "/v1.41"
 
-// proc is a child process the benchmark started and must stop by PID.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-// startProc starts bin with args; its output goes to log.
-func startProc(name, bin string, args []string, stdout, log io.Writer) (*proc, error) {
+// startProc starts bin with args, its stdout to stdout and its stderr to log. The caller
+// stops it by its PID with Stop.
+func startProc(name, bin string, args []string, stdout, log io.Writer) (*proc.Process, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = stdout
 	cmd.Stderr = log
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
-	return p, nil
-}
-
-// Stop sends SIGTERM to this process only, waits up to 10 s, then kills it.
-func (p *proc) Stop() {
-	if p == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// exited returns an error when the process has already ended.
-func (p *proc) exited() error {
-	select {
-	case <-p.done:
-		return fmt.Errorf("%s (pid %d) exited: %v", p.name, p.cmd.Process.Pid, p.err)
-	default:
-		return nil
-	}
+	return proc.Start(name, cmd)
 }
 
 // buildBinaries compiles the manager and the simulator from the module
@@ -106,7 +67,7 @@ func moduleRoot() (string, error) {
 }
 
 // waitReady reads the simulator's stdout until its "ready" line.
-func waitReady(ctx context.Context, sim *proc, stdout io.Reader) error {
+func waitReady(ctx context.Context, sim *proc.Process, stdout io.Reader) error {
 	line := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -121,8 +82,8 @@ func waitReady(ctx context.Context, sim *proc, stdout io.Reader) error {
 	select {
 	case <-line:
 		return nil
-	case <-sim.done:
-		return sim.exited()
+	case <-sim.Done():
+		return sim.ExitErr()
 	case <-ctx.Done():
 		return fmt.Errorf("enginesim not ready: %w", ctx.Err())
 	}
@@ -162,13 +123,13 @@ func readState(ctx context.Context, c *http.Client, base string) (clusterState, 
 
 // waitHealthy polls /info until nodes engines are healthy and, when
 // containers >= 0, that many containers are tracked.
-func waitHealthy(ctx context.Context, c *http.Client, base string, mgr *proc, nodes, containers int) (clusterState, error) {
+func waitHealthy(ctx context.Context, c *http.Client, base string, mgr *proc.Process, nodes, containers int) (clusterState, error) {
 	var last clusterState
 	var lastErr error
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if err := mgr.exited(); err != nil {
+		if err := mgr.ExitErr(); err != nil {
 			return last, err
 		}
 		last, lastErr = readState(ctx, c, base)

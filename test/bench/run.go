@@ -11,6 +11,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/swarmlab/swarm/test/proc"
 )
 
 // result is what one run measured, with the facts the smoke test checks.
@@ -109,7 +111,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	}
 
 	// Memory first, while the manager holds exactly the seeded containers.
-	if res.RSS, err = rssBytes(mgr.cmd.Process.Pid); err != nil {
+	if res.RSS, err = rssBytes(mgr.PID()); err != nil {
 		return nil, err
 	}
 	mem, err := readMemStats(ctx, c, pprofAddr)
@@ -117,7 +119,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 		return nil, err
 	}
 	res.HeapUsed = mem.HeapInuse
-	if res.RSS, err = rssBytes(mgr.cmd.Process.Pid); err != nil { // after the forced GC
+	if res.RSS, err = rssBytes(mgr.PID()); err != nil { // after the forced GC
 		return nil, err
 	}
 	emit(figure{Name: "5. manager RSS", Value: mib(res.RSS), Unit: "MiB", Target: "≤ 100", Met: mib(res.RSS) <= 100,
@@ -200,7 +202,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 }
 
 // startManager runs `swarm manage` on a free port with a pprof listener.
-func startManager(o options, discovery string) (p *proc, base, pprofAddr string, err error) {
+func startManager(o options, discovery string) (p *proc.Process, base, pprofAddr string, err error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", "", err
