@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
+
+	"github.com/swarmlab/swarm/test/proc"
 )
 
 // CommandTimeout bounds one docker CLI call made through Docker or RunDocker.
@@ -46,7 +48,7 @@ func (r Result) ExitCode() int {
 
 func (r Result) String() string {
 	return fmt.Sprintf("docker %s: %v\nstdout:\n%s\nstderr:\n%s",
-		strings.Join(r.Args, " "), r.Err, tail(r.Stdout, 30), tail(r.Stderr, 30))
+		strings.Join(r.Args, " "), r.Err, proc.Tail(r.Stdout, 30), proc.Tail(r.Stderr, 30))
 }
 
 // DockerEnv is the environment for a docker CLI talking to host (e.g. "tcp://10.77.0.12:2375"):

@@ -12,7 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/swarmlab/swarm/test/proc"
 )
 
 // Lab addresses of test/lab/lab.sh; they must match the script.
@@ -163,7 +166,7 @@ func runScript(ctx context.Context, script, state string, log io.Writer, args ..
 	cmd.Stdout = io.MultiWriter(&out, log)
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("lab.sh %s: %w\n%s", strings.Join(args, " "), err, tail(out.String(), 40))
+		return fmt.Errorf("lab.sh %s: %w\n%s", strings.Join(args, " "), err, proc.Tail(out.String(), 40))
 	}
 	return nil
 }
@@ -212,11 +215,22 @@ func ParseNodes(r io.Reader) ([]Engine, error) {
 	return engines, nil
 }
 
-// tail keeps the last n lines of s, for error messages.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// RunLock serialises whole `go test` runs that use the lab (test/e2e, test/e2etls): they
+// share one bridge, one subnet and one state directory, so a second run waits here instead
+// of tearing down the first one's engines. (lab.sh's own lock only covers a single lab.sh
+// command.)
+const RunLock = "/run/swarmlab.e2e.lock"
+
+// LockRun blocks until this process holds RunLock; release gives it up. The lock also goes
+// when the process dies, so a crashed run never blocks the next one.
+func LockRun() (release func(), err error) {
+	f, err := os.OpenFile(RunLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open run lock: %w", err)
 	}
-	return strings.Join(lines, "\n")
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("lock %s: %w", RunLock, err)
+	}
+	return func() { _ = f.Close() }, nil
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -21,11 +20,6 @@ var (
 	theManager *Manager // swarm manage in front of the lab, started once the lab is up
 	managerErr error    // why the manager could not be started, if it could not
 )
-
-// runLock serialises whole `go test` runs that use the lab: they share one bridge, one
-// subnet and one state directory, so a second run waits here instead of tearing down the
-// first one's engines. (lab.sh's own lock only covers a single lab.sh command.)
-const runLock = "/run/swarmlab.e2e.lock"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -46,16 +40,12 @@ func runWithLab(m *testing.M) int {
 		labErr = err
 		return m.Run()
 	}
-	lock, err := os.OpenFile(runLock, os.O_CREATE|os.O_RDWR, 0o600)
+	release, err := LockRun()
 	if err != nil {
-		labErr = fmt.Errorf("open run lock: %w", err)
+		labErr = err
 		return m.Run()
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		labErr = fmt.Errorf("lock %s: %w", runLock, err)
-		return m.Run()
-	}
+	defer release()
 
 	ctx := context.Background()
 	state := StateDir()
@@ -106,7 +96,7 @@ func runWithManager(m *testing.M) int {
 	}
 	theManager, managerErr = StartManager(context.Background(), theLab, dir)
 	if managerErr == nil {
-		fmt.Fprintf(os.Stderr, "e2e: manager pid %d at %s, log %s\n", theManager.cmd.Process.Pid, theManager.Host(), theManager.Log)
+		fmt.Fprintf(os.Stderr, "e2e: manager pid %d at %s, log %s\n", theManager.PID(), theManager.Host(), theManager.Log)
 	}
 	code := m.Run()
 	if theManager != nil {

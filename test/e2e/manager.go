@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/swarmlab/swarm/test/proc"
 )
 
 // Manager timing for the end-to-end run: short enough that a stopped engine turns unhealthy in
@@ -31,58 +31,80 @@ func UnhealthyWithin() time.Duration {
 	return time.Duration(ManagerFailureRetry)*ManagerRefreshMax + 10*time.Second
 }
 
-// Manager is a `swarm manage` process of this test run, listening on the lab bridge.
+// Manager is a `swarm manage` process of a test run, listening on the lab bridge. Stop,
+// Exited, LogTail and PID come from its process.
 type Manager struct {
 	Addr string // 10.77.0.1:PORT
 	Log  string // file holding the manager's stderr
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	*proc.Process
+	docker func(ctx context.Context, args ...string) Result
 }
 
 // Host is the manager's address in DOCKER_HOST form.
 func (m *Manager) Host() string { return "tcp://" + m.Addr }
 
-// moduleRoot is the directory holding go.mod, found from lab.sh's path (ROOT/test/lab/lab.sh).
-func moduleRoot(script string) string {
-	return filepath.Dir(filepath.Dir(filepath.Dir(script)))
-}
-
-// StartManager builds cmd/swarm into dir and starts `swarm manage` on the lab bridge with
-// file:// discovery of the lab's engines. It returns once `docker info` through the manager
-// shows every engine Healthy, or stops the process and returns why it did not get there.
-// The caller must call Stop.
-func StartManager(ctx context.Context, lab *Lab, dir string) (*Manager, error) {
+// BuildSwarm builds cmd/swarm of the module holding lab.sh (ROOT/test/lab/lab.sh) into
+// dir/swarm and returns the binary's path.
+func BuildSwarm(ctx context.Context, script, dir string) (string, error) {
 	bin := filepath.Join(dir, "swarm")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/swarm")
-	build.Dir = moduleRoot(lab.Script)
+	build.Dir = filepath.Dir(filepath.Dir(filepath.Dir(script)))
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build the manager: %w\n%s", err, out)
+		return "", fmt.Errorf("build swarm: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// StartManager builds cmd/swarm into dir and starts `swarm manage` on a free port of the lab
+// bridge with file:// discovery of the lab's engines, as LaunchManager does.
+// The caller must call Stop.
+func StartManager(ctx context.Context, lab *Lab, dir string) (*Manager, error) {
+	bin, err := BuildSwarm(ctx, lab.Script, dir)
+	if err != nil {
+		return nil, err
 	}
 	addr, err := freeBridgePort()
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(dir, "manager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("manager log: %w", err)
+	return LaunchManager(ctx, lab, dir, ManagerOptions{Bin: bin, Addr: addr})
+}
+
+// ManagerOptions is what differs between the managers of test/e2e (plain) and test/e2etls
+// (TLS on every hop).
+type ManagerOptions struct {
+	Bin   string   // the swarm binary
+	Addr  string   // host:port the manager listens on
+	Flags []string // more `swarm manage` flags, e.g. the TLS ones
+	// Docker runs the docker CLI against the manager and never fails; nil means
+	// RunDocker with DOCKER_HOST=tcp://Addr.
+	Docker func(ctx context.Context, args ...string) Result
+}
+
+// LaunchManager starts `swarm manage` with the test run's refresh timing and file://
+// discovery of the lab's engines, its output in dir/manager.log. It returns once `docker
+// info` through the manager shows every engine Healthy, or stops the process and returns
+// why it did not get there. The caller must call Stop.
+func LaunchManager(ctx context.Context, lab *Lab, dir string, o ManagerOptions) (*Manager, error) {
+	docker := o.Docker
+	if docker == nil {
+		docker = func(ctx context.Context, args ...string) Result { return RunDocker(ctx, "tcp://"+o.Addr, args...) }
 	}
-	defer logFile.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, "manage", "-H", "tcp://"+addr,
+	argv := append([]string{o.Bin, "manage", "-H", "tcp://" + o.Addr}, o.Flags...)
+	argv = append(argv,
 		"--engine-refresh-min-interval", ManagerRefreshMin.String(),
 		"--engine-refresh-max-interval", ManagerRefreshMax.String(),
 		"--engine-failure-retry", strconv.Itoa(ManagerFailureRetry),
 		"file://"+lab.EnginesFile())
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// If this test binary dies without running Stop (a -timeout panic, a kill), the manager
-	// must not outlive it: once the lab is gone, its retries to 10.77.0.x would leave the
-	// machine.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the manager: %w", err)
+	logPath := filepath.Join(dir, "manager.log")
+	// proc gives the manager Pdeathsig: if this test binary dies without running Stop (a
+	// -timeout panic, a kill), the manager must not outlive it, or once the lab is gone its
+	// retries to 10.77.0.x would leave the machine.
+	p, err := proc.StartLogged("the manager", logPath, argv...)
+	if err != nil {
+		return nil, err
 	}
-	m := &Manager{Addr: addr, Log: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(m.done) }()
+	m := &Manager{Addr: o.Addr, Log: logPath, Process: p, docker: docker}
 	if err := m.waitHealthy(ctx, len(lab.Engines)); err != nil {
 		m.Stop()
 		return nil, fmt.Errorf("%w\nmanager log (%s):\n%s", err, logPath, m.LogTail(30))
@@ -110,13 +132,13 @@ func (m *Manager) waitHealthy(ctx context.Context, want int) error {
 	last := "no answer yet"
 	for {
 		select {
-		case <-m.done:
-			return fmt.Errorf("the manager exited before every engine was healthy (%s)", last)
+		case <-m.Done():
+			return fmt.Errorf("the manager exited before every engine was healthy (%s): %w", last, m.ExitErr())
 		case <-ctx.Done():
 			return fmt.Errorf("the manager did not see %d healthy engines within %s: %s", want, managerReadyTimeout, last)
 		case <-tick.C:
 		}
-		r := RunDocker(ctx, m.Host(), "info", "--format", "{{json .SystemStatus}}")
+		r := m.docker(ctx, "info", "--format", "{{json .SystemStatus}}")
 		if r.Err != nil {
 			last = strings.TrimSpace(r.Stderr)
 			continue
@@ -127,40 +149,4 @@ func (m *Manager) waitHealthy(ctx context.Context, want int) error {
 		}
 		last = fmt.Sprintf("%d of %d healthy", n, want)
 	}
-}
-
-// Stop ends the manager by its PID: SIGTERM, then SIGKILL if it has not exited in 10 s.
-// It is idempotent.
-func (m *Manager) Stop() {
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
-}
-
-// Exited tells whether the manager process is gone (a crash shows up here).
-func (m *Manager) Exited() bool {
-	select {
-	case <-m.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// LogTail is the end of the manager's log, for failure messages.
-func (m *Manager) LogTail(n int) string {
-	data, err := os.ReadFile(m.Log)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", m.Log, err)
-	}
-	return tail(string(data), n)
 }

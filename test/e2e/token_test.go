@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/test/proc"
 )
 
 // tokenUnhealthyBound is issue 6's promise with the default --heartbeat and --ttl: a node
@@ -40,7 +42,8 @@ func TestTokenDiscovery(t *testing.T) {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	bin := tokenBuild(t, lab, dir)
+	bin, err := BuildSwarm(context.Background(), lab.Script, dir)
+	require.NoError(t, err)
 	gossip := tokenFreePort(t)
 	tok := strings.TrimSpace(tokenRun(t, bin, "create", "--manager", gossip))
 	require.NotEmpty(t, tok)
@@ -51,7 +54,7 @@ func TestTokenDiscovery(t *testing.T) {
 		"--engine-refresh-min-interval", "500ms", "--engine-refresh-max-interval", "1s",
 		"--engine-failure-retry", "2", url)
 	host := "tcp://" + api
-	agents := map[string]*tokenProc{}
+	agents := map[string]*proc.Process{}
 	for _, e := range lab.Engines {
 		agents[e.Name] = tokenAgent(t, t, dir, bin, "nsenter", e, url)
 	}
@@ -81,7 +84,7 @@ func TestTokenDiscovery(t *testing.T) {
 
 	t.Run("killed agent marks its node unhealthy", func(t *testing.T) {
 		killed := time.Now()
-		agents[victim.Name].signal(t, syscall.SIGKILL)
+		tokenSignal(t, agents[victim.Name], syscall.SIGKILL)
 		nodes := tokenWaitNodes(t, host, mgr, tokenUnhealthyBound, func(n map[string]tokenNode) bool {
 			return n[victim.Addr].Status == "Unhealthy"
 		})
@@ -116,7 +119,7 @@ func TestTokenDiscovery(t *testing.T) {
 	t.Run("stopped agent marks its node unhealthy at once", func(t *testing.T) {
 		stopped, err := lab.Engine("backend1")
 		require.NoError(t, err)
-		agents[stopped.Name].stop(t)
+		tokenStop(t, agents[stopped.Name])
 		tokenWaitNodes(t, host, mgr, tokenUnhealthyBound, func(n map[string]tokenNode) bool {
 			return n[stopped.Addr].Status == "Unhealthy"
 		})
@@ -135,17 +138,17 @@ func TestTokenDiscovery(t *testing.T) {
 		frozen, err := lab.Engine("swarm-master")
 		require.NoError(t, err)
 		a := agents[frozen.Name]
-		require.NoError(t, a.cmd.Process.Signal(syscall.SIGSTOP))
+		require.NoError(t, a.Signal(syscall.SIGSTOP))
 		thawed := false
 		defer func() {
 			if !thawed {
-				_ = a.cmd.Process.Signal(syscall.SIGCONT)
+				_ = a.Signal(syscall.SIGCONT)
 			}
 		}()
 		tokenWaitNodes(t, host, mgr, tokenUnhealthyBound, func(n map[string]tokenNode) bool {
 			return n[frozen.Addr].Status == "Unhealthy"
 		})
-		require.NoError(t, a.cmd.Process.Signal(syscall.SIGCONT))
+		require.NoError(t, a.Signal(syscall.SIGCONT))
 		thawed = true
 		tokenWaitNodes(t, host, mgr, tokenBackBound, func(n map[string]tokenNode) bool {
 			return n[frozen.Addr].Status == "Healthy"
@@ -159,8 +162,8 @@ func TestTokenDiscovery(t *testing.T) {
 		intruderEngine := e.IP + ":2399" // an address no legitimate agent advertises
 		intruder := tokenStart(t, t, dir, "intruder", "nsenter", "--net=/var/run/netns/swarmlab-"+e.Name,
 			bin, "join", "--advertise="+intruderEngine, "--gossip-addr=0.0.0.0:7947", "token://"+other)
-		require.Eventually(t, func() bool { return strings.Count(intruder.logText(), "no manager reachable; retrying") >= 2 },
-			20*time.Second, 100*time.Millisecond, "the intruder must be refused and say so; its log:\n%s", intruder.logText())
+		require.Eventually(t, func() bool { return strings.Count(intruder.LogText(), "no manager reachable; retrying") >= 2 },
+			20*time.Second, 100*time.Millisecond, "the intruder must be refused and say so; its log:\n%s", intruder.LogText())
 		nodes := tokenNodes(t, host)
 		assert.NotContains(t, nodes, intruderEngine)
 		assert.Len(t, nodes, len(want))
@@ -231,7 +234,7 @@ func tokenCount(nodes map[string]tokenNode, status string) int {
 
 // tokenWaitNodes polls `docker info` through the manager until ok holds, failing after
 // bound with the last view and the manager's log.
-func tokenWaitNodes(t *testing.T, host string, mgr *tokenProc, bound time.Duration,
+func tokenWaitNodes(t *testing.T, host string, mgr *proc.Process, bound time.Duration,
 	ok func(map[string]tokenNode) bool) map[string]tokenNode {
 	t.Helper()
 	deadline := time.Now().Add(bound)
@@ -248,25 +251,14 @@ func tokenWaitNodes(t *testing.T, host string, mgr *tokenProc, bound time.Durati
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("not reached within %s; last nodes %+v (last docker: %v)\nmanager log:\n%s",
-				bound, last, r.Err, tail(mgr.logText(), 40))
+				bound, last, r.Err, mgr.LogTail(40))
 		}
 		select {
-		case <-mgr.done:
-			t.Fatalf("the manager exited; its log:\n%s", tail(mgr.logText(), 40))
+		case <-mgr.Done():
+			t.Fatalf("the manager exited; its log:\n%s", mgr.LogTail(40))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// tokenBuild builds cmd/swarm into dir.
-func tokenBuild(t *testing.T, lab *Lab, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "swarm")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/swarm")
-	build.Dir = filepath.Dir(filepath.Dir(filepath.Dir(lab.Script)))
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build swarm: %s", out)
-	return bin
 }
 
 // tokenRun runs a short swarm command and returns its stdout.
@@ -302,7 +294,7 @@ func tokenFreePort(t *testing.T) string {
 
 // tokenAgent starts `swarm join` for engine e inside its network namespace, entered with
 // nsenter or ip netns exec; both exec the agent in place, so the PID is the agent's.
-func tokenAgent(t, owner *testing.T, dir, bin, how string, e Engine, url string) *tokenProc {
+func tokenAgent(t, owner *testing.T, dir, bin, how string, e Engine, url string) *proc.Process {
 	t.Helper()
 	ns := "swarmlab-" + e.Name
 	join := []string{bin, "join", "--advertise=" + e.Addr, url}
@@ -318,66 +310,38 @@ func tokenAgent(t, owner *testing.T, dir, bin, how string, e Engine, url string)
 	p := tokenStart(t, owner, dir, "agent-"+e.Name, argv[0], argv[1:]...)
 	// Kill and stop must hit the agent itself, not a wrapper that would leave it running.
 	require.Eventually(t, func() bool {
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.cmd.Process.Pid))
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.PID()))
 		return err == nil && exe == bin
 	}, 5*time.Second, 10*time.Millisecond, "%s must exec the agent in place", how)
 	return p
 }
 
-// tokenProc is a process this test started; it is stopped by its PID when the test ends.
-type tokenProc struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-// tokenStart starts prog; owner stops it when owner ends (the whole test for agents that
-// outlive the subtest starting them), t gets the failures.
-func tokenStart(t, owner *testing.T, dir, name, prog string, args ...string) *tokenProc {
+// tokenStart starts prog; owner stops it by its PID when owner ends (the whole test for
+// agents that outlive the subtest starting them), t gets the failures.
+func tokenStart(t, owner *testing.T, dir, name, prog string, args ...string) *proc.Process {
 	t.Helper()
 	logPath := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano()))
-	f, err := os.Create(logPath)
-	require.NoError(t, err)
-	defer f.Close()
-	cmd := exec.Command(prog, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	require.NoError(t, cmd.Start(), "start %s", name)
-	p := &tokenProc{cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p, err := proc.StartLogged(name, logPath, append([]string{prog}, args...)...)
+	require.NoError(t, err, "start %s", name)
 	owner.Cleanup(func() {
-		p.stop(owner)
+		tokenStop(owner, p)
 		if owner.Failed() {
-			t.Logf("%s log (%s):\n%s", name, logPath, tail(p.logText(), 20))
+			t.Logf("%s log (%s):\n%s", name, logPath, p.LogTail(20))
 		}
 	})
 	return p
 }
 
-// signal sends sig to the process and waits until it has exited.
-func (p *tokenProc) signal(t *testing.T, sig syscall.Signal) {
+// tokenSignal sends sig to the process and waits until it has exited; one that ignores sig
+// for proc.StopGrace is killed and fails the test.
+func tokenSignal(t *testing.T, p *proc.Process, sig syscall.Signal) {
 	t.Helper()
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	require.NoError(t, p.cmd.Process.Signal(sig))
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("pid %d ignored %s for 10 s; killed", p.cmd.Process.Pid, sig)
+	killed, err := p.Terminate(sig)
+	require.NoError(t, err)
+	if killed {
+		t.Errorf("pid %d ignored %s for %s; killed", p.PID(), sig, proc.StopGrace)
 	}
 }
 
-// stop ends the process with SIGTERM (SIGKILL after 10 s); it is idempotent.
-func (p *tokenProc) stop(t *testing.T) { p.signal(t, syscall.SIGTERM) }
-
-func (p *tokenProc) logText() string {
-	b, err := os.ReadFile(p.log)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", p.log, err)
-	}
-	return string(b)
-}
+// tokenStop ends the process with SIGTERM (SIGKILL after proc.StopGrace); it is idempotent.
+func tokenStop(t *testing.T, p *proc.Process) { tokenSignal(t, p, syscall.SIGTERM) }

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,17 +18,10 @@ import (
 )
 
 const (
-	// runLock is test/e2e's run lock: one `go test` run at a time uses the lab.
-	runLock = "/run/swarmlab.e2e.lock"
 	// ManagerAddr is where the manager listens: the bridge address on the TLS port.
 	ManagerAddr = e2e.BridgeIP + ":3376"
 	// enginePort is the TLS port lab.sh gives every engine in TLS mode.
 	enginePort = "2376"
-	// Manager timing, as in test/e2e: engines are seen healthy within a second or two.
-	refreshMin   = 500 * time.Millisecond
-	refreshMax   = time.Second
-	failureRetry = "2"
-	readyTimeout = 60 * time.Second
 )
 
 // Env is the TLS lab of this run and the manager in front of it.
@@ -37,7 +29,7 @@ type Env struct {
 	Lab   *e2e.Lab // engines with their TLS addresses (IP:2376)
 	Certs string   // STATE/certs, as written by `swarm certs create`
 	Bin   string   // the swarm binary built for this run
-	mgr   *manager
+	mgr   *e2e.Manager
 }
 
 // ClientCerts is the DOCKER_CERT_PATH of the lab's docker CLI user.
@@ -68,17 +60,13 @@ func run(m *testing.M) int {
 		setupErr = err
 		return m.Run()
 	}
-	lock, err := os.OpenFile(runLock, os.O_CREATE|os.O_RDWR, 0o600)
+	fmt.Fprintf(os.Stderr, "e2etls: waiting for the lab run lock %s\n", e2e.RunLock)
+	release, err := e2e.LockRun()
 	if err != nil {
-		setupErr = fmt.Errorf("open run lock: %w", err)
+		setupErr = err
 		return m.Run()
 	}
-	defer lock.Close()
-	fmt.Fprintf(os.Stderr, "e2etls: waiting for the lab run lock %s\n", runLock)
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		setupErr = fmt.Errorf("lock %s: %w", runLock, err)
-		return m.Run()
-	}
+	defer release()
 
 	dir, err := os.MkdirTemp("", "swarm-e2etls-")
 	if err != nil {
@@ -115,11 +103,9 @@ func run(m *testing.M) int {
 // up builds the swarm binary and brings the lab up in TLS mode. It returns a non-nil Env
 // whenever lab.sh ran, even on error, so that the caller brings the lab down again.
 func up(ctx context.Context, script, state, dir string) (*Env, error) {
-	bin := filepath.Join(dir, "swarm")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/swarm")
-	build.Dir = filepath.Dir(filepath.Dir(filepath.Dir(script)))
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build swarm: %w\n%s", err, out)
+	bin, err := e2e.BuildSwarm(ctx, script, dir)
+	if err != nil {
+		return nil, err
 	}
 	env := &Env{Lab: &e2e.Lab{Script: script, State: state}, Certs: filepath.Join(state, "certs"), Bin: bin}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -159,9 +145,9 @@ func withManager(m *testing.M, dir string) int {
 		return m.Run()
 	}
 	theEnv.mgr = mgr
-	fmt.Fprintf(os.Stderr, "e2etls: manager pid %d at tcp://%s (TLS), log %s\n", mgr.cmd.Process.Pid, ManagerAddr, mgr.log)
+	fmt.Fprintf(os.Stderr, "e2etls: manager pid %d at tcp://%s (TLS), log %s\n", mgr.PID(), ManagerAddr, mgr.Log)
 	code := m.Run()
-	mgr.stop()
+	mgr.Stop()
 	return code
 }
 
@@ -175,8 +161,8 @@ func Need(t testing.TB) *Env {
 	if setupErr != nil {
 		t.Fatalf("TLS lab: %v", setupErr)
 	}
-	if theEnv.mgr.exited() {
-		t.Fatalf("the manager has exited; its log ends:\n%s", theEnv.mgr.logTail(30))
+	if theEnv.mgr.Exited() {
+		t.Fatalf("the manager has exited; its log ends:\n%s", theEnv.mgr.LogTail(30))
 	}
 	return theEnv
 }
