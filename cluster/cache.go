@@ -9,7 +9,6 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
 
 	"github.com/swarmlab/swarm/scheduler"
 )
@@ -94,62 +93,135 @@ func sameNames(e *entry, names []string) bool {
 // inspect re-reads one container into the cache; a container the engine
 // no longer has is dropped.
 func (c *Cluster) inspect(ctx context.Context, n *node, id string) error {
+	apply, err := c.fetch(ctx, n, id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if apply() {
+		c.putNodeLocked(n)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// fetch inspects one container and returns how to apply the answer: the
+// returned func must be called with c.mu held and reports whether
+// anything placement sees changed (the caller then puts the node).
+func (c *Cluster) fetch(ctx context.Context, n *node, id string) (func() bool, error) {
 	seq := c.nextSeq()
 	cctx, cancel := c.callCtx(ctx)
 	in, err := n.eng.InspectContainer(cctx, id)
 	cancel()
 	if cerrdefs.IsNotFound(err) {
-		c.mu.Lock()
-		c.removeLocked(n, id, seq)
-		c.putNodeLocked(n)
-		c.mu.Unlock()
-		return nil
+		return func() bool { return c.removeLocked(n, id, seq) }, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	e := fromInspect(in)
 	e.seq = seq
-	c.mu.Lock()
-	c.storeLocked(n, e)
-	c.putNodeLocked(n)
-	c.mu.Unlock()
-	return nil
+	return func() bool { return c.storeLocked(n, e) }, nil
 }
 
 // storeLocked puts e in n's cache unless newer data is already there or
-// the container was removed, and keeps the name index in step.
-func (c *Cluster) storeLocked(n *node, e *entry) {
+// the container was removed, and keeps the name index in step. It reports
+// whether anything placement sees (putNodeLocked) changed.
+func (c *Cluster) storeLocked(n *node, e *entry) bool {
 	id := e.summary.ID
 	if _, dead := n.tombs[id]; dead {
-		return
+		return false
 	}
 	old, ok := n.containers[id]
 	if ok && old.seq > e.seq {
-		return
+		return false
 	}
 	if ok && old.name != e.name {
 		c.releaseNameLocked(old.name, id)
 	}
-	n.containers[id] = e
+	c.setContainerLocked(n, e)
 	if e.name != "" {
 		if _, taken := c.names[e.name]; !taken {
 			c.names[e.name] = id
 		}
 	}
+	return !ok || old.reservation != e.reservation || !samePlacement(old, e)
 }
 
-// removeLocked drops a container and remembers it is gone.
-func (c *Cluster) removeLocked(n *node, id string, seq uint64) {
+// removeLocked drops a container and remembers it is gone. It reports
+// whether the cache held it.
+func (c *Cluster) removeLocked(n *node, id string, seq uint64) bool {
 	e, ok := n.containers[id]
 	if ok && e.seq > seq {
-		return
+		return false
 	}
 	if ok {
 		c.releaseNameLocked(e.name, id)
-		delete(n.containers, id)
+		c.deleteContainerLocked(n, id)
 	}
 	n.tombs[id] = c.cfg.Now()
+	return ok
+}
+
+// sharedOwner marks, in c.owners, an ID cached on more than one node.
+var sharedOwner = &node{}
+
+// setContainerLocked caches e on n and indexes its ID.
+func (c *Cluster) setContainerLocked(n *node, e *entry) {
+	id := e.summary.ID
+	n.containers[id] = e
+	if c.nodes[n.addr] != n {
+		return // dropped by discovery while a call was in flight
+	}
+	switch o, ok := c.owners[id]; {
+	case !ok:
+		c.owners[id] = n
+	case o != n:
+		c.owners[id] = sharedOwner
+	}
+}
+
+// deleteContainerLocked drops id from n's cache and from the index.
+func (c *Cluster) deleteContainerLocked(n *node, id string) {
+	if _, ok := n.containers[id]; !ok {
+		return
+	}
+	delete(n.containers, id)
+	c.unownLocked(n, id)
+}
+
+// unownLocked updates the index after n stopped caching id. Only an ID
+// held by several nodes needs a look at every node.
+func (c *Cluster) unownLocked(n *node, id string) {
+	switch c.owners[id] {
+	case n:
+		delete(c.owners, id)
+	case sharedOwner:
+		var holder *node
+		holders := 0
+		for _, m := range c.nodes {
+			if _, ok := m.containers[id]; ok {
+				holder = m
+				holders++
+			}
+		}
+		switch holders {
+		case 0:
+			delete(c.owners, id)
+		case 1:
+			c.owners[id] = holder
+		}
+	}
+}
+
+// ownerLocked is the one current node caching container (or reservation)
+// id; nil when no node or several do.
+func (c *Cluster) ownerLocked(id string) *node {
+	o := c.owners[id]
+	if o == nil || o == sharedOwner || c.nodes[o.addr] != o {
+		return nil
+	}
+	return o
 }
 
 // releaseNameLocked frees name if id holds it. Containers made directly on
@@ -213,64 +285,6 @@ func (c *Cluster) refreshObjects(ctx context.Context, n *node, what string) erro
 		return fmt.Errorf("refresh %q: want images, networks, volumes or containers", what)
 	}
 	return nil
-}
-
-// container actions that change nothing the cache holds.
-var passiveActions = map[events.Action]bool{
-	events.ActionAttach: true, events.ActionDetach: true, events.ActionResize: true,
-	events.ActionTop: true, events.ActionCopy: true, events.ActionArchivePath: true,
-	events.ActionExtractToDir: true, events.ActionExport: true,
-	events.ActionExecCreate: true, events.ActionExecStart: true, events.ActionExecDie: true,
-	events.ActionExecDetach: true,
-}
-
-// handleEvent updates the cache for one engine event, then publishes it, so
-// a subscriber that reacts by reading the cache sees the change.
-func (c *Cluster) handleEvent(ctx context.Context, n *node, m events.Message) {
-	var err error
-	switch m.Type {
-	case events.ContainerEventType:
-		switch {
-		case m.Action == events.ActionDestroy:
-			seq := c.nextSeq()
-			c.mu.Lock()
-			c.removeLocked(n, m.Actor.ID, seq)
-			c.putNodeLocked(n)
-			c.mu.Unlock()
-		case passiveActions[m.Action] || strings.HasPrefix(string(m.Action), "exec_"):
-		case m.Action == events.ActionCommit:
-			err = c.refreshObjects(ctx, n, "images")
-		default:
-			err = c.inspect(ctx, n, m.Actor.ID)
-		}
-	case events.ImageEventType:
-		err = c.refreshObjects(ctx, n, "images")
-	case events.NetworkEventType:
-		err = c.refreshObjects(ctx, n, "networks")
-		if id := m.Actor.Attributes["container"]; id != "" && err == nil {
-			err = c.inspect(ctx, n, id)
-		}
-	case events.VolumeEventType:
-		if m.Action != events.ActionMount && m.Action != events.ActionUnmount {
-			err = c.refreshObjects(ctx, n, "volumes")
-		}
-	case events.DaemonEventType:
-		if m.Action == events.ActionReload {
-			signal(n.wake) // labels may have changed: heartbeat now
-		}
-	}
-	if err != nil && ctx.Err() == nil {
-		// The event is still published; the next sync repairs the cache.
-		c.log.Warn("applying engine event failed", "addr", n.addr, "type", m.Type, "action", m.Action, "err", err)
-		if isEngineFailure(err) {
-			c.failNode(n, err)
-		}
-		signal(n.resync)
-	}
-	c.mu.Lock()
-	ev := Event{Message: m, Node: c.nodeViewLocked(n)}
-	c.mu.Unlock()
-	c.hub.publish(ev)
 }
 
 // putNodeLocked rebuilds n's scheduler view (names with link aliases,

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +27,9 @@ type entry struct {
 	seq uint64
 	// reservation marks an in-flight create (state "creating").
 	reservation bool
+	// partial marks an entry built from the create request alone (the
+	// engine could not be inspected): an event for it is never skipped.
+	partial bool
 
 	startedAt, finishedAt time.Time
 	exitCode              int
@@ -210,4 +215,15 @@ func (e *entry) status(now time.Time) string {
 		return "Created"
 	}
 	return string(e.summary.State)
+}
+
+// samePlacement reports whether a and b look the same to placement: the
+// scheduler's container fields, the name and the link aliases it gives.
+// An answer that changes none of them needs no new snapshot Put.
+func samePlacement(a, b *entry) bool {
+	x, y := &a.sched, &b.sched
+	return a.name == b.name && slices.Equal(a.links, b.links) &&
+		x.ID == y.ID && x.Image == y.Image && x.ImageID == y.ImageID && x.State == y.State &&
+		x.NetworkMode == y.NetworkMode && x.NanoCPUs == y.NanoCPUs && x.Memory == y.Memory &&
+		slices.Equal(x.Ports, y.Ports) && slices.Equal(x.Names, y.Names) && maps.Equal(x.Labels, y.Labels)
 }

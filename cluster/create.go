@@ -141,11 +141,12 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 	if n == nil {
 		return nil, false, fmt.Errorf("create container: scheduler chose unknown node %s: %w", d.Node.ID, ErrNodeUnavailable)
 	}
-	res := &reservation{n: n, nodeName: n.name, id: "creating-" + strconv.FormatUint(c.nextSeqLocked(), 10), name: r.Name}
+	seq := c.nextSeqLocked()
+	res := &reservation{n: n, nodeName: n.name, id: "creating-" + strconv.FormatUint(seq, 10), name: r.Name}
 	e := &entry{
 		name:        r.Name,
 		reservation: true,
-		seq:         c.seq,
+		seq:         seq,
 		sched: scheduler.Container{
 			ID:          res.id,
 			Image:       r.Image,
@@ -158,7 +159,7 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 		},
 	}
 	e.summary.ID = res.id
-	n.containers[res.id] = e
+	c.setContainerLocked(n, e)
 	if r.Name != "" {
 		c.names[r.Name] = res.id
 	}
@@ -233,7 +234,7 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		// Releasing it first (dropReservationLocked) would look through
 		// every cached container for another holder: 20% of the manager's
 		// CPU at 30,000 containers.
-		delete(n.containers, res.id)
+		c.deleteContainerLocked(n, res.id)
 		c.names[res.name] = id
 	} else {
 		c.dropReservationLocked(res)
@@ -257,7 +258,7 @@ func (c *Cluster) unreserve(res *reservation) {
 }
 
 func (c *Cluster) dropReservationLocked(res *reservation) {
-	delete(res.n.containers, res.id)
+	c.deleteContainerLocked(res.n, res.id)
 	c.releaseNameLocked(res.name, res.id)
 }
 
@@ -270,15 +271,20 @@ func placeholder(id, name string, cfg *container.Config, host *container.HostCon
 		},
 		Config: cfg,
 	})
+	e.partial = true
 	return e
 }
 
-// nodeByIDLocked finds a node by engine ID or name.
+// nodeByIDLocked finds a node by engine ID (one map lookup: it runs for
+// every forwarded call) or else by name.
 func (c *Cluster) nodeByIDLocked(ref string) *node {
+	if n := c.engines[ref]; n != nil && ref != "" {
+		return n
+	}
 	var byName *node
 	for _, n := range c.nodes {
 		if n.id == ref && ref != "" {
-			return n
+			return n // validated outside heartbeat (tests build nodes by hand)
 		}
 		if n.name == ref {
 			byName = n

@@ -45,13 +45,11 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 		c.mu.Unlock()
 		return false
 	}
-	for _, other := range c.nodes {
-		if other != n && other.id == info.ID {
-			err := fmt.Errorf(reasonDuplicateID, n.addr, info.ID, other.addr, n.addr)
-			c.mu.Unlock()
-			c.refuseNode(n, err)
-			return false
-		}
+	if other := c.engines[info.ID]; other != nil && other != n {
+		err := fmt.Errorf(reasonDuplicateID, n.addr, info.ID, other.addr, n.addr)
+		c.mu.Unlock()
+		c.refuseNode(n, err)
+		return false
 	}
 	oldID := n.id
 	if oldID != "" && oldID != info.ID {
@@ -61,7 +59,11 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	} else {
 		oldID = ""
 	}
+	if n.id != info.ID && c.engines[n.id] == n {
+		delete(c.engines, n.id)
+	}
 	n.id = info.ID
+	c.engines[n.id] = n
 	n.name = info.Name
 	n.labels = nodeLabels(info)
 	n.ncpu = info.NCPU
@@ -190,10 +192,12 @@ func (c *Cluster) markSynced(n *node) {
 
 // resetNodeLocked forgets a node's cache and snapshot entry.
 func (c *Cluster) resetNodeLocked(n *node) {
-	for _, e := range n.containers {
-		c.releaseNameLocked(e.name, e.summary.ID)
-	}
+	old := n.containers
 	n.containers = make(map[string]*entry)
+	for id, e := range old {
+		c.releaseNameLocked(e.name, e.summary.ID)
+		c.unownLocked(n, id)
+	}
 	n.images, n.networks, n.volumes = nil, nil, nil
 	if n.id != "" {
 		c.snap.Delete(n.id)

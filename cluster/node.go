@@ -144,11 +144,15 @@ func (c *Cluster) dropNodeLocked(n *node) []Event {
 	was := n.state
 	n.state = scheduler.NodeDisconnected
 	n.updated = c.cfg.Now()
-	for _, e := range n.containers {
+	for id, e := range n.containers {
 		c.releaseNameLocked(e.name, e.summary.ID)
+		c.unownLocked(n, id)
 	}
 	if n.id != "" {
 		c.snap.Delete(n.id)
+		if c.engines[n.id] == n {
+			delete(c.engines, n.id)
+		}
 	}
 	if was == scheduler.NodeHealthy {
 		return []Event{c.engineEventLocked(n, ActionEngineDisconnect)}
@@ -160,7 +164,6 @@ func (c *Cluster) dropNodeLocked(n *node) []Event {
 func (c *Cluster) supervise(ctx context.Context, n *node) {
 	defer c.wg.Done()
 	defer func() { _ = n.eng.Close() }()
-	rnd := rand.New(rand.NewSource(rand.Int63()))
 	lastReconcile := time.Now()
 	for {
 		ok := c.heartbeat(ctx, n)
@@ -171,7 +174,7 @@ func (c *Cluster) supervise(ctx context.Context, n *node) {
 		c.mu.Lock()
 		failures := n.failures
 		c.mu.Unlock()
-		wait := c.nextRefresh(ok, failures, rnd)
+		wait := c.nextRefresh(ok, failures, c.jitter)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

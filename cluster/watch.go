@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"math/rand"
 	"strconv"
 	"sync"
 	"time"
@@ -16,13 +15,12 @@ import (
 // jittered back-off; events the engine replays are deduplicated.
 func (c *Cluster) watch(ctx context.Context, n *node) {
 	defer c.wg.Done()
-	rnd := rand.New(rand.NewSource(rand.Int63()))
 	seen := newDedupe()
 	var since time.Time
 	attempt := 0
 	for ctx.Err() == nil {
 		if attempt > 0 {
-			if !sleep(ctx, backoff(c.streamRetryBase(), c.cfg.RefreshMaxInterval, attempt, rnd)) {
+			if !sleep(ctx, backoff(c.streamRetryBase(), c.cfg.RefreshMaxInterval, attempt, c.jitter)) {
 				return
 			}
 		}
@@ -35,7 +33,7 @@ func (c *Cluster) watch(ctx context.Context, n *node) {
 		if since.IsZero() {
 			since = openAt
 		}
-		q := newQueue()
+		q := newQueue(c.nextSeq)
 		var reader sync.WaitGroup
 		reader.Add(1)
 		go func() {
@@ -62,11 +60,17 @@ func (c *Cluster) watch(ctx context.Context, n *node) {
 	}
 }
 
+// maxBatch bounds how many queued events are applied together, so that
+// the first of a burst is not published much later than it would be alone.
+const maxBatch = 64
+
 // drain applies queued events until the stream ends, advancing since to
 // the newest event time. A resync request runs a full listing in between.
+// Events queued together are applied as one batch (handleEvents).
 func (c *Cluster) drain(ctx context.Context, n *node, q *queue, seen *dedupe, since *time.Time) error {
+	var batch []received
 	for {
-		m, resync, err := q.pop(ctx, n.resync)
+		items, resync, err := q.pop(ctx, n.resync, batch[:0])
 		if err != nil {
 			return err
 		}
@@ -78,13 +82,20 @@ func (c *Cluster) drain(ctx context.Context, n *node, q *queue, seen *dedupe, si
 			}
 			continue
 		}
-		if !seen.add(m) {
-			continue
+		batch = items[:0]
+		for _, it := range items {
+			if !seen.add(it.m) {
+				continue
+			}
+			if t := time.Unix(0, eventNano(it.m)); t.After(*since) {
+				*since = t
+			}
+			batch = append(batch, it)
 		}
-		if t := time.Unix(0, eventNano(m)); t.After(*since) {
-			*since = t
+		if len(batch) > 0 {
+			c.handleEvents(ctx, n, batch)
 		}
-		c.handleEvent(ctx, n, m)
+		clear(items)
 	}
 }
 
@@ -104,21 +115,27 @@ func (c *Cluster) engineNow(n *node) time.Time {
 // queue decouples reading the stream from applying events: the engine drops
 // subscribers that read too slowly, and applying may call the engine.
 type queue struct {
+	stamp func() uint64 // numbers each event as it arrives
 	mu    sync.Mutex
-	items []events.Message
+	items []received
 	err   error
 	ready chan struct{} // buffered(1): something changed
 }
 
-func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+// newQueue returns an empty queue; stamp (the cluster's nextSeq) numbers
+// every event when it is received.
+func newQueue(stamp func() uint64) *queue {
+	return &queue{stamp: stamp, ready: make(chan struct{}, 1)}
+}
 
 // fill reads the stream into the queue until it ends.
 func (q *queue) fill(msgs <-chan events.Message, errs <-chan error) {
 	for {
 		select {
 		case m := <-msgs:
+			it := received{m: m, seq: q.stamp()}
 			q.mu.Lock()
-			q.items = append(q.items, m)
+			q.items = append(q.items, it)
 			q.mu.Unlock()
 			signal(q.ready)
 		case err := <-errs:
@@ -136,35 +153,37 @@ func (q *queue) fill(msgs <-chan events.Message, errs <-chan error) {
 	}
 }
 
-// pop returns the next event, blocking. A resync request (checked first)
-// returns resync=true; once the stream ended and the queue is empty it
-// returns the stream's error.
-func (q *queue) pop(ctx context.Context, resync <-chan struct{}) (m events.Message, isResync bool, err error) {
+// pop appends to buf the queued events, oldest first and at most maxBatch,
+// blocking until there is one. A resync request (checked first) returns
+// resync=true; once the stream ended and the queue is empty it returns the
+// stream's error.
+func (q *queue) pop(ctx context.Context, resync <-chan struct{}, buf []received) (items []received, isResync bool, err error) {
 	for {
 		select {
 		case <-resync:
-			return events.Message{}, true, nil
+			return buf, true, nil
 		default:
 		}
 		q.mu.Lock()
 		if len(q.items) > 0 {
-			m := q.items[0]
-			q.items[0] = events.Message{}
-			q.items = q.items[1:]
+			k := min(len(q.items), maxBatch)
+			buf = append(buf, q.items[:k]...)
+			clear(q.items[:k])
+			q.items = q.items[k:]
 			q.mu.Unlock()
-			return m, false, nil
+			return buf, false, nil
 		}
 		err := q.err
 		q.mu.Unlock()
 		if err != nil {
-			return events.Message{}, false, err
+			return buf, false, err
 		}
 		select {
 		case <-ctx.Done():
-			return events.Message{}, false, ctx.Err()
+			return buf, false, ctx.Err()
 		case <-q.ready:
 		case <-resync:
-			return events.Message{}, true, nil
+			return buf, true, nil
 		}
 	}
 }

@@ -30,7 +30,8 @@ func TestDedupe(t *testing.T) {
 }
 
 func TestQueueOrderAndEnd(t *testing.T) {
-	q := newQueue()
+	var stamps uint64
+	q := newQueue(func() uint64 { stamps++; return stamps })
 	msgs := make(chan events.Message)
 	errs := make(chan error, 1)
 	done := make(chan struct{})
@@ -41,16 +42,18 @@ func TestQueueOrderAndEnd(t *testing.T) {
 	errs <- errors.New("stream cut")
 	<-done
 	resync := make(chan struct{}, 1)
-	for i := range 3 {
-		m, isResync, err := q.pop(context.Background(), resync)
-		require.NoError(t, err)
-		assert.False(t, isResync)
-		assert.Equal(t, int64(i), m.TimeNano)
+	items, isResync, err := q.pop(context.Background(), resync, nil)
+	require.NoError(t, err)
+	assert.False(t, isResync)
+	require.Len(t, items, 3, "everything queued comes out as one batch")
+	for i, it := range items {
+		assert.Equal(t, int64(i), it.m.TimeNano, "in stream order")
+		assert.Equal(t, uint64(i+1), it.seq, "numbered on arrival")
 	}
-	_, _, err := q.pop(context.Background(), resync)
+	_, _, err = q.pop(context.Background(), resync, nil)
 	assert.EqualError(t, err, "stream cut")
 	signal(resync)
-	_, isResync, err := q.pop(context.Background(), resync)
+	_, isResync, err = q.pop(context.Background(), resync, nil)
 	assert.NoError(t, err)
 	assert.True(t, isResync, "a resync request comes before anything else")
 }

@@ -1,0 +1,145 @@
+package cluster
+
+import (
+	"context"
+	"strings"
+
+	"github.com/docker/docker/api/types/events"
+)
+
+// container actions that change nothing the cache holds.
+var passiveActions = map[events.Action]bool{
+	events.ActionAttach: true, events.ActionDetach: true, events.ActionResize: true,
+	events.ActionTop: true, events.ActionCopy: true, events.ActionArchivePath: true,
+	events.ActionExtractToDir: true, events.ActionExport: true,
+	events.ActionExecCreate: true, events.ActionExecStart: true, events.ActionExecDie: true,
+	events.ActionExecDetach: true,
+}
+
+// received is one engine event with the sequence number taken when the
+// stream delivered it: an inspect numbered after it was requested after
+// the engine emitted the event, so its answer already reflects it.
+type received struct {
+	m   events.Message
+	seq uint64
+}
+
+// work is what a batch of events asks of the engine and the cache.
+type work struct {
+	// inspect maps a container to the newest receipt of its events.
+	inspect map[string]uint64
+	order   []string // inspect's keys, first seen first
+	destroy []string
+	objects map[string]bool // "images", "networks", "volumes"
+	reload  bool
+}
+
+func (w *work) add(it received) {
+	m := it.m
+	inspect := func(id string) {
+		if _, ok := w.inspect[id]; !ok {
+			w.order = append(w.order, id)
+		}
+		w.inspect[id] = max(w.inspect[id], it.seq)
+	}
+	switch m.Type {
+	case events.ContainerEventType:
+		switch {
+		case m.Action == events.ActionDestroy:
+			w.destroy = append(w.destroy, m.Actor.ID)
+		case passiveActions[m.Action] || strings.HasPrefix(string(m.Action), "exec_"):
+		case m.Action == events.ActionCommit:
+			w.objects["images"] = true
+		default:
+			inspect(m.Actor.ID)
+		}
+	case events.ImageEventType:
+		w.objects["images"] = true
+	case events.NetworkEventType:
+		w.objects["networks"] = true
+		if id := m.Actor.Attributes["container"]; id != "" {
+			inspect(id)
+		}
+	case events.VolumeEventType:
+		if m.Action != events.ActionMount && m.Action != events.ActionUnmount {
+			w.objects["volumes"] = true
+		}
+	case events.DaemonEventType:
+		if m.Action == events.ActionReload {
+			w.reload = true
+		}
+	}
+}
+
+// handleEvents updates the cache for a batch of one engine's events, in
+// the order the engine sent them, then publishes them, so a subscriber that
+// reacts by reading the cache sees the change. Every call it makes is
+// requested after every event of the batch was received, so one inspect
+// per container and one listing per kind of object cover the whole batch,
+// and a container whose cached inspect was requested after its events
+// arrived (the API's refresh after a forwarded start, say) is not
+// inspected again.
+func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
+	w := work{inspect: make(map[string]uint64), objects: make(map[string]bool)}
+	for _, it := range batch {
+		w.add(it)
+	}
+	if w.reload {
+		signal(n.wake) // labels may have changed: heartbeat now
+	}
+	fail := func(err error) {
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		// The events are still published; the next sync repairs the cache.
+		c.log.Warn("applying engine events failed", "addr", n.addr, "events", len(batch), "err", err)
+		if isEngineFailure(err) {
+			c.failNode(n, err)
+		}
+		signal(n.resync)
+	}
+	for _, what := range []string{"images", "networks", "volumes"} {
+		if w.objects[what] {
+			fail(c.refreshObjects(ctx, n, what))
+		}
+	}
+	todo := w.order[:0]
+	c.mu.Lock()
+	for _, id := range w.order {
+		e, ok := n.containers[id]
+		if ok && !e.reservation && !e.partial && e.seq > w.inspect[id] {
+			continue // already read after its events arrived
+		}
+		todo = append(todo, id)
+	}
+	c.mu.Unlock()
+	var applies []func() bool
+	for _, id := range todo {
+		apply, err := c.fetch(ctx, n, id)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		applies = append(applies, apply)
+	}
+	var seq uint64
+	if len(w.destroy) > 0 {
+		seq = c.nextSeq()
+	}
+	c.mu.Lock()
+	changed := false
+	for _, apply := range applies {
+		changed = apply() || changed
+	}
+	for _, id := range w.destroy {
+		changed = c.removeLocked(n, id, seq) || changed
+	}
+	if changed {
+		c.putNodeLocked(n)
+	}
+	view := c.nodeViewLocked(n)
+	c.mu.Unlock()
+	for _, it := range batch {
+		c.hub.publish(Event{Message: it.m, Node: view})
+	}
+}
