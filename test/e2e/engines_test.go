@@ -13,14 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// seedLabels are the machines and labels of the walkthrough; lab.sh must reproduce them.
-var seedLabels = map[string]map[string]string{
-	"swarm-master": {"public": "no"},
-	"frontend":     {"public": "yes"},
-	"backend1":     {"public": "no", "model": "high-memory"},
-	"backend2":     {"public": "no", "model": "large-disk"},
-}
-
 // walkthroughImages are the images the walkthrough runs; every engine must have them.
 var walkthroughImages = []string{"busybox", "redis", "postgres", "counter", "andersjanmyr/counter", "jwilder/nginx-proxy"}
 
@@ -48,7 +40,7 @@ func TestEnginesLookLikeSeparateHosts(t *testing.T) {
 				got[k] = v
 			}
 			assert.Equal(t, e.Labels, got, "labels in docker info")
-			if want, ok := seedLabels[e.Name]; ok {
+			if want, ok := SeedLabels[e.Name]; ok {
 				assert.Equal(t, want, got, "the walkthrough's labels for %s", e.Name)
 			}
 

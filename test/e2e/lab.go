@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/swarmlab/swarm/test/proc"
@@ -213,6 +214,28 @@ func ParseNodes(r io.Reader) ([]Engine, error) {
 		return nil, fmt.Errorf("no engines listed")
 	}
 	return engines, nil
+}
+
+// SeedLabels are the machines of the walkthrough (the default lab's four engines) and the
+// labels it relies on; lab.sh must reproduce them, in plain and in TLS mode.
+var SeedLabels = map[string]map[string]string{
+	"swarm-master": {"public": "no"},
+	"frontend":     {"public": "yes"},
+	"backend1":     {"public": "no", "model": "high-memory"},
+	"backend2":     {"public": "no", "model": "large-disk"},
+}
+
+// SkipReason says why the lab's tests (what, e.g. "end-to-end tests", of package pkg) cannot
+// run here, or "" when they can: they are skipped with -short and need root. Call it after
+// flag.Parse.
+func SkipReason(what, pkg string) string {
+	switch {
+	case testing.Short():
+		return what + " skipped in -short mode"
+	case os.Geteuid() != 0:
+		return what + " need root: the lab creates network namespaces and starts dockerd; run them as root (e.g. sudo -E go test " + pkg + ")"
+	}
+	return ""
 }
 
 // RunLock serialises whole `go test` runs that use the lab (test/e2e, test/e2etls): they

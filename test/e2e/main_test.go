@@ -27,12 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 func runWithLab(m *testing.M) int {
-	switch {
-	case testing.Short():
-		labSkip = "end-to-end tests skipped in -short mode"
-		return m.Run()
-	case os.Geteuid() != 0:
-		labSkip = "end-to-end tests need root: the lab creates network namespaces and starts dockerd; run them as root (e.g. sudo -E go test ./test/e2e)"
+	if labSkip = SkipReason("end-to-end tests", "./test/e2e"); labSkip != "" {
 		return m.Run()
 	}
 	script, err := FindScript()

@@ -73,7 +73,7 @@ func TestSeedWalkthrough(t *testing.T) {
 		assert.Equal(t, "spread", ci.Strategy)
 		assert.Subset(t, ci.Filters, []string{"health", "port", "dependency", "affinity", "constraint"})
 		require.Len(t, ci.Nodes, 4)
-		for name, labels := range seedLabels {
+		for name, labels := range SeedLabels {
 			n, ok := ci.Node(name)
 			if !assert.True(t, ok, "node %s in docker info", name) {
 				continue

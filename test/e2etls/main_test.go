@@ -47,12 +47,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	switch {
-	case testing.Short():
-		skipWhy = "TLS end-to-end tests skipped in -short mode"
-		return m.Run()
-	case os.Geteuid() != 0:
-		skipWhy = "TLS end-to-end tests need root: the lab creates network namespaces and starts dockerd; run them as root (e.g. sudo -E go test ./test/e2etls)"
+	if skipWhy = e2e.SkipReason("TLS end-to-end tests", "./test/e2etls"); skipWhy != "" {
 		return m.Run()
 	}
 	script, err := e2e.FindScript()

@@ -23,14 +23,6 @@ import (
 	"github.com/swarmlab/swarm/test/e2e"
 )
 
-// seedLabels are the lab's four engines and the labels the walkthrough relies on.
-var seedLabels = map[string]map[string]string{
-	"swarm-master": {"public": "no"},
-	"frontend":     {"public": "yes"},
-	"backend1":     {"public": "no", "model": "high-memory"},
-	"backend2":     {"public": "no", "model": "large-disk"},
-}
-
 func TestInfoOverTLSShowsFourHealthyNodes(t *testing.T) {
 	env := Need(t)
 	out := docker(t, env, "info")
@@ -49,7 +41,7 @@ func TestInfoOverTLSShowsFourHealthyNodes(t *testing.T) {
 		}
 		assert.Equal(t, e.IP+":2376", n.Addr, "the manager reaches %s on its TLS port", e.Name)
 		assert.Equal(t, "Healthy", n.Status, "%s: %s", e.Name, n.Error)
-		for k, v := range seedLabels[e.Name] {
+		for k, v := range e2e.SeedLabels[e.Name] {
 			assert.Equal(t, v, n.Labels[k], "label %s of %s", k, e.Name)
 		}
 	}
