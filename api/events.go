@@ -128,9 +128,66 @@ func parseEventTime(r *http.Request, key string) (t time.Time, ok bool, err erro
 	return time.Unix(sec, nsec), true, nil
 }
 
+// eventWriteTimeout bounds how long one write of an event stream may block
+// on a client that does not read. Such a subscriber is dropped by the
+// cluster once its buffer fills; the deadline makes sure its connection
+// is then closed and its handler returns instead of blocking for as long
+// as the client stays connected. It is far longer than any reading
+// client needs: a write only blocks once the kernel's socket buffers
+// (megabytes) are full.
+const eventWriteTimeout = time.Minute
+
+// encodeEvent is the line sent for e: its decorated JSON and a newline,
+// exactly what json.Encoder writes. The encoding depends only on the event,
+// so it is done once per live event and shared by every subscriber
+// (Event.Memo). nil means it cannot be encoded.
+func encodeEvent(e Event) []byte {
+	v := e.Memo.Do(func() any {
+		b, err := json.Marshal(decorate(e))
+		if err != nil {
+			return []byte(nil)
+		}
+		return append(b, '\n')
+	})
+	b, _ := v.([]byte)
+	return b
+}
+
+// eventWriter writes encoded events to one stream and flushes only when
+// asked, with a write deadline while it writes.
+type eventWriter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	deadline bool // a write deadline is set
+}
+
+func (ew *eventWriter) write(b []byte) bool {
+	if !ew.deadline {
+		// Ignored when the connection cannot take deadlines (tests'
+		// recorders): the write then blocks as before.
+		ew.deadline = ew.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout)) == nil
+	}
+	_, err := ew.w.Write(b)
+	return err == nil
+}
+
+// flush sends what was written and clears the deadline, so an idle
+// stream's final chunk (at `until`) is not cut by a stale deadline.
+func (ew *eventWriter) flush() bool {
+	if err := ew.rc.Flush(); err != nil {
+		return false
+	}
+	if ew.deadline {
+		ew.deadline = false
+		return ew.rc.SetWriteDeadline(time.Time{}) == nil
+	}
+	return true
+}
+
 // getEvents streams the cluster's merged events: the kept events since
 // `since` first, then live ones, until `until` or the client goes away.
-// Every event is flushed as soon as it is written.
+// Events are flushed as soon as no other event is waiting, so a burst
+// goes out in few writes while a lone event is sent at once.
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 	args, err := parseFilters(r, eventFilters)
 	if err != nil {
@@ -155,12 +212,12 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	_ = rc.Flush()
-	enc := json.NewEncoder(w)
-	// send reports whether streaming should go on. Live events are not
-	// checked against since: engines' clocks differ from the manager's and
-	// a live event is new by definition.
+	ew := &eventWriter{w: w, rc: http.NewResponseController(w)}
+	_ = ew.rc.Flush()
+	// send reports whether streaming should go on; it writes without
+	// flushing. Live events are not checked against since: engines'
+	// clocks differ from the manager's and a live event is new by
+	// definition.
 	send := func(e Event, replayed bool) bool {
 		t := eventTime(e.Message)
 		if hasUntil && t.After(until) {
@@ -169,16 +226,17 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 		if (replayed && t.Before(since)) || !matchEvent(args, e) {
 			return true
 		}
-		if err := enc.Encode(decorate(e)); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
+		b := encodeEvent(e)
+		return b != nil && ew.write(b)
 	}
 	if hasSince {
 		for _, e := range replay {
 			if !send(e, true) {
 				return
 			}
+		}
+		if !ew.flush() {
+			return
 		}
 	}
 	var deadline <-chan time.Time
@@ -191,13 +249,14 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 		defer timer.Stop()
 		deadline = timer.C
 	}
+	events := sub.Events()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-deadline:
 			return
-		case e, ok := <-sub.Events():
+		case e, ok := <-events:
 			if !ok {
 				if err := sub.Err(); err != nil {
 					s.log.Warn("event subscriber dropped", "err", err)
@@ -205,6 +264,9 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if !send(e, false) {
+				return
+			}
+			if len(events) == 0 && !ew.flush() {
 				return
 			}
 		}

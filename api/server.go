@@ -54,6 +54,8 @@ type Server struct {
 	router  *mux.Router
 	execs   execNodes
 	hijacks *hijackLimit
+	// summaries caches encoded container summaries for listings.
+	summaries summaryCache
 }
 
 // New returns the manager's API handler; serve it on every -H listener.

@@ -20,6 +20,29 @@ const (
 type Event struct {
 	events.Message
 	Node Node
+	// Memo is shared by every subscriber's copy of one live event, so
+	// work that depends only on the event (the API's JSON encoding) is
+	// done once for all of them instead of once per subscriber. It is nil
+	// in replayed events and in events built outside the hub.
+	Memo *Memo `json:"-"`
+}
+
+// Memo holds one value derived from an event, computed by the first
+// subscriber that asks and shared with the others. A nil *Memo computes
+// every time. Safe for concurrent use.
+type Memo struct {
+	once sync.Once
+	v    any
+}
+
+// Do returns the memoised value, calling f to compute it the first time.
+// f must depend only on the event, never on the subscriber.
+func (m *Memo) Do(f func() any) any {
+	if m == nil {
+		return f()
+	}
+	m.once.Do(func() { m.v = f() })
+	return m.v
 }
 
 // Subscription is one subscriber's view of the event stream. C is closed
@@ -73,7 +96,10 @@ func newHub(history, buffer int) *hub {
 }
 
 // publish records ev and delivers it to every subscriber without blocking.
+// The subscribers' copies share one fresh Memo; the ring's copy has none,
+// so the ring never holds what subscribers derived from its events.
 func (h *hub) publish(ev Event) {
+	ev.Memo = nil
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -87,6 +113,10 @@ func (h *hub) publish(ev Event) {
 			h.head = (h.head + 1) % len(h.ring)
 		}
 	}
+	if len(h.subs) == 0 {
+		return
+	}
+	ev.Memo = new(Memo)
 	for s := range h.subs {
 		select {
 		case s.ch <- ev:

@@ -21,6 +21,13 @@ import (
 type Container struct {
 	Node    Node
 	Summary container.Summary
+	// Rev identifies the cached data the summary was built from: it
+	// changes whenever the cache stores a new answer for the container,
+	// so a reader may keep work derived from Summary (an encoding) while
+	// Rev stays the same. Status and Names are not covered: they are
+	// derived at read time (the clock, other containers' links). 0 means
+	// unknown: derive everything afresh.
+	Rev uint64
 }
 
 // Image is one image on one node.
@@ -119,30 +126,39 @@ func (c *Cluster) Nodes() []Node {
 func (c *Cluster) Containers() []Container {
 	c.mu.Lock()
 	now := c.cfg.Now()
-	var out []Container
+	total := 0
+	for _, n := range c.nodes {
+		total += len(n.containers)
+	}
+	out := make([]Container, 0, total)
 	for _, n := range c.sortedNodesLocked() {
 		view := c.nodeViewLocked(n)
 		aliases := linkAliases(n)
 		for _, e := range n.containers {
 			if !e.reservation {
-				out = append(out, Container{Node: view, Summary: e.summaryAt(aliases, now)})
+				out = append(out, Container{Node: view, Summary: e.summaryAt(aliases, now), Rev: e.seq})
 			}
 		}
 	}
 	c.mu.Unlock()
-	// Sorted outside the lock, through small keys: a Container is over
-	// 500 bytes, and stable-sorting 30,000 of them in place under c.mu
-	// took hundreds of milliseconds during which no create or event went
-	// on. The order is the one the stable sort gave: newest first, then
-	// ID, then node order for the same ID on two nodes.
+	sortContainers(out)
+	return out
+}
+
+// sortContainers orders cs newest first, then by ID, then by their current
+// order (the node order for one ID on two nodes), the order a stable sort
+// gives. It sorts small keys and moves each Container once: a Container is
+// over 500 bytes, and sorting 30,000 of them directly (or under c.mu, as
+// this once did) took hundreds of milliseconds.
+func sortContainers(cs []Container) {
 	type key struct {
 		created int64
 		id      string
 		i       int
 	}
-	keys := make([]key, len(out))
-	for i := range out {
-		keys[i] = key{out[i].Summary.Created, out[i].Summary.ID, i}
+	keys := make([]key, len(cs))
+	for i := range cs {
+		keys[i] = key{cs[i].Summary.Created, cs[i].Summary.ID, i}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if a.created != b.created {
@@ -153,11 +169,25 @@ func (c *Cluster) Containers() []Container {
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	sorted := make([]Container, len(out))
-	for i, k := range keys {
-		sorted[i] = out[k.i]
+	// Apply the permutation in place, cycle by cycle: position j takes the
+	// element that was at keys[j].i.
+	for start := range keys {
+		if keys[start].i < 0 || keys[start].i == start {
+			continue
+		}
+		tmp := cs[start]
+		j := start
+		for {
+			src := keys[j].i
+			keys[j].i = -1
+			if src == start {
+				cs[j] = tmp
+				break
+			}
+			cs[j] = cs[src]
+			j = src
+		}
 	}
-	return sorted
 }
 
 // Container finds one container by full ID, name ("web" or "/web"),
@@ -184,18 +214,21 @@ func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
 	if name == "" {
 		return nil, nil, fmt.Errorf("container reference is empty: give an ID or a name: %w", ErrNotFound)
 	}
-	// A full ID (what the CLI sends after create) resolves with one lookup
-	// in the ID index instead of a scan of every cached container, which
+	// A full ID (what the CLI sends after create) resolves with one map
+	// lookup per node instead of a scan of every cached container, which
 	// at 30,000 containers made each forwarded call hold c.mu for a
 	// millisecond. An ID match wins over every other kind, so a single one
-	// is the answer; an ID on several nodes falls through to the scan's
-	// ambiguity error.
-	if n := c.ownerLocked(name); n != nil {
+	// is the answer; several fall through to the scan's ambiguity error.
+	var byID []match
+	for _, n := range c.nodes {
 		if e, ok := n.containers[name]; ok && !e.reservation {
-			return n, e, nil
+			byID = append(byID, match{n, e})
 		}
 	}
-	var byID []match
+	if len(byID) == 1 {
+		return byID[0].n, byID[0].e, nil
+	}
+	byID = byID[:0]
 	var byName, byNodeName, byAlias, byPrefix []match
 	nodeName, rest, hasSlash := strings.Cut(name, "/")
 	for _, n := range c.nodes {

@@ -1,0 +1,168 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+)
+
+// statusMarker stands in for Status while a summary is encoded for the
+// cache; the encoding is cut around it. It cannot come from a user: the
+// encoding is only cached when the marker occurs exactly once.
+const statusMarker = "\x00swarm-status\x00"
+
+var quotedMarker = mustMarshal(statusMarker)
+
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// summaryCache keeps every listed container's encoded cluster summary, so
+// a listing re-encodes only containers whose cached data changed. At
+// 30,000 containers encoding them all took most of a listing's 300 ms of
+// CPU (escaping 26 MB of strings, sorting every label map by reflection,
+// and the garbage). Only Status is rendered per listing: it holds
+// durations ("Up 5 minutes") and "Host Down". Safe for concurrent use.
+type summaryCache struct {
+	// mu guards everything below.
+	mu  sync.Mutex
+	m   map[summaryKey]*encodedSummary
+	gen uint64 // listings so far
+}
+
+type summaryKey struct{ node, id string }
+
+// encodedSummary is one container's clusterSummary in JSON, cut around the
+// value of Status, with what it was derived from.
+type encodedSummary struct {
+	rev              uint64
+	nodeName, nodeIP string
+	state            string
+	names            []string // Summary.Names as the cluster gave them
+	json             []byte   // head, then tail
+	split            int      // where head ends
+	gen              uint64   // last listing that saw the container
+}
+
+// fits reports whether e was derived from what c holds now.
+func (e *encodedSummary) fits(c *Container) bool {
+	return e.rev == c.Rev && e.nodeName == c.Node.Name && e.nodeIP == c.Node.IP &&
+		e.state == string(c.Summary.State) && slices.Equal(e.names, c.Summary.Names)
+}
+
+// encodeSummary builds c's cache entry; nil when c cannot be cached (no
+// revision, or the marker is ambiguous).
+func encodeSummary(c *Container) *encodedSummary {
+	if c.Rev == 0 {
+		return nil
+	}
+	s := clusterSummary(*c)
+	s.Status = statusMarker
+	b, err := json.Marshal(s)
+	if err != nil || bytes.Count(b, quotedMarker) != 1 {
+		return nil
+	}
+	i := bytes.Index(b, quotedMarker)
+	return &encodedSummary{
+		rev: c.Rev, nodeName: c.Node.Name, nodeIP: c.Node.IP, state: string(c.Summary.State),
+		names: slices.Clone(c.Summary.Names),
+		json:  append(b[:i:i], b[i+len(quotedMarker):]...),
+		split: i,
+	}
+}
+
+// begin starts a listing: it marks every container still in the cluster
+// as seen, drops the entries of containers that are gone, and returns the
+// listing's generation.
+func (sc *summaryCache) begin(cs []Container) uint64 {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.m == nil {
+		sc.m = make(map[summaryKey]*encodedSummary)
+	}
+	sc.gen++
+	seen := 0
+	for i := range cs {
+		if e := sc.m[summaryKey{cs[i].Node.ID, cs[i].Summary.ID}]; e != nil {
+			e.gen = sc.gen
+			seen++
+		}
+	}
+	if seen < len(sc.m) {
+		// Entries of an older generation belong to removed containers. A
+		// concurrent listing's entries are newer, never older.
+		for k, e := range sc.m {
+			if e.gen < sc.gen {
+				delete(sc.m, k)
+			}
+		}
+	}
+	return sc.gen
+}
+
+// appendSummary appends c's cluster summary in JSON, exactly as
+// json.Marshal(clusterSummary(c)) would.
+func (sc *summaryCache) appendSummary(dst []byte, c *Container, gen uint64) []byte {
+	status := c.Summary.Status
+	if !healthy(c.Node) {
+		status = hostDown
+	}
+	k := summaryKey{c.Node.ID, c.Summary.ID}
+	sc.mu.Lock()
+	e := sc.m[k]
+	sc.mu.Unlock()
+	if e == nil || !e.fits(c) {
+		if e = encodeSummary(c); e == nil {
+			return append(dst, mustMarshal(clusterSummary(*c))...)
+		}
+		e.gen = gen
+		sc.mu.Lock()
+		sc.m[k] = e
+		sc.mu.Unlock()
+	}
+	dst = append(dst, e.json[:e.split]...)
+	dst = appendJSONString(dst, status)
+	return append(dst, e.json[e.split:]...)
+}
+
+// appendJSONString appends s quoted as encoding/json does (HTML-safe).
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return append(dst, mustMarshal(s)...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// writeSummaries answers a JSON array of cs's cluster summaries, streamed
+// in 32 KiB writes instead of built whole in memory (26 MB at 30,000
+// containers). The bytes are those json.NewEncoder(w).Encode would write.
+func (s *Server) writeSummaries(w http.ResponseWriter, cs []*Container, gen uint64) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	const chunk = 32 << 10
+	buf := make([]byte, 0, chunk+4<<10)
+	buf = append(buf, '[')
+	for i, c := range cs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = s.summaries.appendSummary(buf, c, gen)
+		if len(buf) >= chunk {
+			if _, err := w.Write(buf); err != nil {
+				return // the client went away
+			}
+			buf = buf[:0]
+		}
+	}
+	_, _ = w.Write(append(buf, ']', '\n'))
+}
