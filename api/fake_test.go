@@ -100,7 +100,12 @@ func (f *fakeCluster) Volumes() []Volume {
 	defer f.mu.Unlock()
 	return append([]Volume(nil), f.volumes...)
 }
-func (f *fakeCluster) Info() Info { return f.info }
+// Info is the configured info with the nodes, as the cluster's Info has.
+func (f *fakeCluster) Info() Info {
+	info := f.info
+	info.Nodes = f.Nodes()
+	return info
+}
 
 func (f *fakeCluster) CreateContainer(_ context.Context, req CreateRequest) (Container, error) {
 	f.mu.Lock()

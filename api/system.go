@@ -100,8 +100,10 @@ func nodeStatus(n Node) [][2]string {
 }
 
 func (s *Server) getInfo(w http.ResponseWriter, _ *http.Request) {
-	nodes := s.cluster.Nodes()
+	// One call: Info carries the nodes. Asking Nodes as well made the
+	// cluster build every node's view twice.
 	ci := s.cluster.Info()
+	nodes := ci.Nodes
 	info := system.Info{
 		ServerVersion:   "swarm/" + s.version,
 		OSType:          runtime.GOOS,

@@ -169,6 +169,7 @@ var sharedOwner = &node{}
 // setContainerLocked caches e on n and indexes its ID.
 func (c *Cluster) setContainerLocked(n *node, e *entry) {
 	id := e.summary.ID
+	n.counts.track(n.containers[id], e)
 	n.containers[id] = e
 	if c.nodes[n.addr] != n {
 		return // dropped by discovery while a call was in flight
@@ -183,9 +184,11 @@ func (c *Cluster) setContainerLocked(n *node, e *entry) {
 
 // deleteContainerLocked drops id from n's cache and from the index.
 func (c *Cluster) deleteContainerLocked(n *node, id string) {
-	if _, ok := n.containers[id]; !ok {
+	old, ok := n.containers[id]
+	if !ok {
 		return
 	}
+	n.counts.track(old, nil)
 	delete(n.containers, id)
 	c.unownLocked(n, id)
 }

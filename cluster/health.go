@@ -194,6 +194,7 @@ func (c *Cluster) markSynced(n *node) {
 func (c *Cluster) resetNodeLocked(n *node) {
 	old := n.containers
 	n.containers = make(map[string]*entry)
+	n.counts = nodeCounts{}
 	for id, e := range old {
 		c.releaseNameLocked(e.name, e.summary.ID)
 		c.unownLocked(n, id)

@@ -67,6 +67,7 @@ type node struct {
 	synced      bool
 	skew        time.Duration // engine clock minus ours
 	containers  map[string]*entry
+	counts      nodeCounts // totals of containers, see counts.go
 	tombs       map[string]time.Time
 	images      []image.Summary
 	imagesSeq   uint64

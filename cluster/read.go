@@ -63,7 +63,8 @@ type Info struct {
 }
 
 // nodeViewLocked copies n's public state with container counts and
-// reservations (in-flight creates included).
+// reservations (in-flight creates included), from the totals the cache
+// keeps (counts.go), without walking the containers.
 func (c *Cluster) nodeViewLocked(n *node) Node {
 	v := Node{
 		ID: n.id, Name: n.name, Addr: n.addr, IP: n.ip, State: n.state, Labels: n.labels,
@@ -74,24 +75,10 @@ func (c *Cluster) nodeViewLocked(n *node) Node {
 		// Why it is out of placement matters more than its engine's last error.
 		v.Err = n.lost
 	}
-	var nano int64
-	for _, e := range n.containers {
-		nano += e.sched.NanoCPUs
-		v.ReservedMemory += e.sched.Memory
-		if e.reservation {
-			continue
-		}
-		v.Containers++
-		switch e.summary.State {
-		case container.StateRunning, container.StateRestarting:
-			v.Running++
-		case container.StatePaused:
-			v.Paused++
-		default:
-			v.Stopped++
-		}
-	}
-	v.ReservedCPUs = float64(nano) / 1e9
+	k := &n.counts
+	v.Containers, v.Running, v.Paused, v.Stopped = k.containers, k.running, k.paused, k.stopped
+	v.ReservedCPUs = float64(k.nanoCPUs) / 1e9
+	v.ReservedMemory = k.memory
 	return v
 }
 
