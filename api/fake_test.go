@@ -100,6 +100,7 @@ func (f *fakeCluster) Volumes() []Volume {
 	defer f.mu.Unlock()
 	return append([]Volume(nil), f.volumes...)
 }
+
 // Info is the configured info with the nodes, as the cluster's Info has.
 func (f *fakeCluster) Info() Info {
 	info := f.info
