@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/versions"
 )
 
 // container actions that change nothing the cache holds.
@@ -26,8 +27,15 @@ type received struct {
 
 // work is what a batch of events asks of the engine and the cache.
 type work struct {
+	// listsContainers is whether the engine's network listing names the
+	// connected containers (API < 1.28), so that connect and disconnect
+	// change it.
+	listsContainers bool
 	// inspect maps a container to the newest receipt of its events.
 	inspect map[string]uint64
+	// created holds containers whose only events in the batch are
+	// "create": any inspect of them already says at least as much.
+	created map[string]bool
 	order   []string // inspect's keys, first seen first
 	destroy []string
 	objects map[string]bool // "images", "networks", "volumes"
@@ -39,6 +47,9 @@ func (w *work) add(it received) {
 	inspect := func(id string) {
 		if _, ok := w.inspect[id]; !ok {
 			w.order = append(w.order, id)
+			w.created[id] = m.Type == events.ContainerEventType && m.Action == events.ActionCreate
+		} else {
+			w.created[id] = false
 		}
 		w.inspect[id] = max(w.inspect[id], it.seq)
 	}
@@ -56,8 +67,11 @@ func (w *work) add(it received) {
 	case events.ImageEventType:
 		w.objects["images"] = true
 	case events.NetworkEventType:
-		w.objects["networks"] = true
-		if id := m.Actor.Attributes["container"]; id != "" {
+		id := m.Actor.Attributes["container"]
+		if id == "" || w.listsContainers {
+			w.objects["networks"] = true
+		}
+		if id != "" {
 			inspect(id)
 		}
 	case events.VolumeEventType:
@@ -78,9 +92,19 @@ func (w *work) add(it received) {
 // per container and one listing per kind of object cover the whole batch,
 // and a container whose cached inspect was requested after its events
 // arrived (the API's refresh after a forwarded start, say) is not
-// inspected again.
+// inspected again. Nor is one whose only event is its creation and which
+// is already cached from an inspect (the create's own, usually): every
+// inspect of a container is at least as new as its creation.
 func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
-	w := work{inspect: make(map[string]uint64), objects: make(map[string]bool)}
+	c.mu.Lock()
+	apiVersion := n.apiVersion
+	c.mu.Unlock()
+	w := work{
+		listsContainers: versions.LessThan(apiVersion, "1.28"),
+		inspect:         make(map[string]uint64),
+		created:         make(map[string]bool),
+		objects:         make(map[string]bool),
+	}
 	for _, it := range batch {
 		w.add(it)
 	}
@@ -107,8 +131,8 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 	c.mu.Lock()
 	for _, id := range w.order {
 		e, ok := n.containers[id]
-		if ok && !e.reservation && !e.partial && e.seq > w.inspect[id] {
-			continue // already read after its events arrived
+		if ok && !e.reservation && !e.partial && (e.seq > w.inspect[id] || w.created[id]) {
+			continue // already read after its events arrived, or created
 		}
 		todo = append(todo, id)
 	}

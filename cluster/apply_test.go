@@ -1,0 +1,104 @@
+package cluster
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/network"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingEngine answers inspects from a fixed state and counts the calls
+// the event applier makes. Methods it does not override panic (nil Engine).
+type countingEngine struct {
+	Engine
+	state    container.ContainerState
+	inspects atomic.Int32
+	networks atomic.Int32
+}
+
+func (f *countingEngine) InspectContainer(_ context.Context, id string) (container.InspectResponse, error) {
+	f.inspects.Add(1)
+	in := inspectFixture(id[len("id-"):], f.state, nil, nil)
+	return in, nil
+}
+
+func (f *countingEngine) Networks(context.Context) ([]network.Summary, error) {
+	f.networks.Add(1)
+	return nil, nil
+}
+
+func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
+	ev := func(action events.Action, id string) events.Message {
+		return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: id}}
+	}
+	connect := func(id string) events.Message {
+		return events.Message{Type: events.NetworkEventType, Action: events.ActionConnect,
+			Actor: events.Actor{ID: "net1", Attributes: map[string]string{"container": id, "name": "bridge"}}}
+	}
+	tests := []struct {
+		name         string
+		apiVersion   string
+		cached       map[string]uint64 // container name → seq of its cached inspect
+		batch        []received
+		wantInspects int32
+		wantNetworks int32
+		wantState    container.ContainerState // of id-web afterwards
+	}{
+		{"event received before the cached inspect was requested", "1.41",
+			map[string]uint64{"web": 10}, []received{{ev(events.ActionStart, "id-web"), 5}}, 0, 0, container.StateCreated},
+		{"event received after it", "1.41",
+			map[string]uint64{"web": 10}, []received{{ev(events.ActionStart, "id-web"), 20}}, 1, 0, container.StateRunning},
+		{"create of a container already inspected", "1.41",
+			map[string]uint64{"web": 2}, []received{{ev(events.ActionCreate, "id-web"), 30}}, 0, 0, container.StateCreated},
+		{"create of an unknown container", "1.41",
+			nil, []received{{ev(events.ActionCreate, "id-web"), 30}}, 1, 0, container.StateRunning},
+		{"create, connect and start: one inspect", "1.41",
+			map[string]uint64{"web": 2}, []received{{ev(events.ActionCreate, "id-web"), 30}, {connect("id-web"), 31}, {ev(events.ActionStart, "id-web"), 32}},
+			1, 0, container.StateRunning},
+		{"connect re-lists networks where the listing names containers", "1.24",
+			map[string]uint64{"web": 2}, []received{{connect("id-web"), 40}}, 1, 1, container.StateRunning},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := bareCluster(t, 1)
+			var n *node
+			for _, n = range c.nodes {
+			}
+			eng := &countingEngine{state: container.StateRunning}
+			n.eng = eng
+			n.apiVersion = tt.apiVersion
+			c.mu.Lock()
+			for name, seq := range tt.cached {
+				e := fromInspect(inspectFixture(name, container.StateCreated, nil, nil))
+				e.seq = seq
+				c.storeLocked(n, e)
+			}
+			c.mu.Unlock()
+			c.seq.Store(100)
+			_, sub := c.Subscribe(time.Time{})
+			defer sub.Close()
+
+			c.handleEvents(context.Background(), n, tt.batch)
+
+			assert.Equal(t, tt.wantInspects, eng.inspects.Load(), "inspects")
+			assert.Equal(t, tt.wantNetworks, eng.networks.Load(), "network listings")
+			got, err := c.Container("id-web")
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantState, got.Summary.State)
+			for _, it := range tt.batch {
+				select {
+				case e := <-sub.C:
+					assert.Equal(t, it.m.Action, e.Action, "published in order")
+				default:
+					t.Fatalf("event %s not published", it.m.Action)
+				}
+			}
+		})
+	}
+}
