@@ -42,24 +42,33 @@ func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
 // NodesMatchingLabel adds the nodes whose engine label e.Key matches e,
 // a missing label matching as the empty string.
 func (s *Snapshot) NodesMatchingLabel(dst *NodeSet, e *Expr) {
-	li := s.labels[e.Key]
-	if e.Match("") {
-		if li == nil {
-			dst.orWords(s.live.w)
-		} else {
-			dst.orNot(&s.live, li.has.asSetOrBuild(s))
-		}
-	}
-	if li == nil {
+	if li := s.labels[e.Key]; li != nil {
+		s.matchingValues(dst, e, &s.live, li.vals, &li.has)
 		return
+	}
+	s.matchingValues(dst, e, &s.live, nil, nil)
+}
+
+// matchingValues adds the nodes whose value of one key (vals: value →
+// nodes) matches e. When e matches "" it also adds the nodes of base
+// where the key is missing somewhere, since a missing key offers "":
+// base minus complete, the nodes where the key is never missing (nil
+// for none). Engine and container labels share it.
+func (s *Snapshot) matchingValues(dst *NodeSet, e *Expr, base *NodeSet, vals postings, complete *posting) {
+	if e.Match("") {
+		if complete == nil {
+			dst.orWords(base.w)
+		} else {
+			dst.orNot(base, complete.asSetOrBuild(s))
+		}
 	}
 	if lits, ok := e.Literals(); ok {
 		for _, l := range lits {
-			li.vals[l].orInto(dst)
+			vals[l].orInto(dst)
 		}
 		return
 	}
-	for v, p := range li.vals {
+	for v, p := range vals {
 		if e.Match(v) {
 			p.orInto(dst)
 		}
@@ -141,28 +150,11 @@ func (s *Snapshot) idPrefix(dst *NodeSet, ref string) {
 // NodesMatchingContainerLabel adds the nodes where some container's label
 // e.Key matches e; a container without the label offers "".
 func (s *Snapshot) NodesMatchingContainerLabel(dst *NodeSet, e *Expr) {
-	ci := s.clabels[e.Key]
-	if e.Match("") {
-		if ci == nil {
-			dst.orWords(s.nonzero.w)
-		} else {
-			dst.orNot(&s.nonzero, ci.allHave.asSetOrBuild(s))
-		}
-	}
-	if ci == nil {
+	if ci := s.clabels[e.Key]; ci != nil {
+		s.matchingValues(dst, e, &s.nonzero, ci.vals, &ci.allHave)
 		return
 	}
-	if lits, ok := e.Literals(); ok {
-		for _, l := range lits {
-			ci.vals[l].orInto(dst)
-		}
-		return
-	}
-	for v, p := range ci.vals {
-		if e.Match(v) {
-			p.orInto(dst)
-		}
-	}
+	s.matchingValues(dst, e, &s.nonzero, nil, nil)
 }
 
 // NodesMatchingImage adds the nodes holding an image that answers to e.

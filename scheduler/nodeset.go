@@ -170,7 +170,7 @@ func (p *posting) orInto(dst *NodeSet) {
 	}
 }
 
-// set returns the posting as a NodeSet, or nil for a sparse posting.
+// asSet returns the posting as a NodeSet, or nil for a sparse posting.
 func (p *posting) asSet() *NodeSet {
 	if p != nil && p.isSet {
 		return &p.dense
