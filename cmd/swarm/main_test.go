@@ -43,6 +43,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"no command", nil, 2, "", "Usage: swarm COMMAND"},
 		{"unknown command", []string{"frob"}, 2, "", `unknown command "frob"`},
 		{"version", []string{"version"}, 0, "swarm version ", ""},
+		{"manage help", []string{"manage", "--help"}, 0, "", "-strategy"},
 		{"bad manage flag", []string{"manage", "--strategy", "x", "nodes://a:1"}, 2, "", "valid strategies are spread, binpack, random"},
 		{"bad discovery", []string{"manage", "-H", "127.0.0.1:1", "nodes://a:99999"}, 2, "", "a:99999"},
 		{"join without advertise", []string{"join", "token://x"}, 2, "", "--advertise is mandatory"},

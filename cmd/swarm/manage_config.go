@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,7 +84,7 @@ var knownFilters = []string{"health", "port", "containerslots", "dependency", "a
 
 // parseManage reads the manage command line. getenv supplies SWARM_HOST and
 // SWARM_DISCOVERY when the flags are absent. Errors are *usageError and name
-// the flag and the valid range.
+// the flag and the valid range, except flag.ErrHelp for -h/--help.
 func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*manageConfig, error) {
 	fs := flag.NewFlagSet("manage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -114,6 +115,9 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	logLevel := fs.String("l", "info", "log level: debug, info, warn or error")
 	fs.StringVar(logLevel, "log-level", "info", "same as -l")
 	if err := fs.Parse(splitInterleaved(args, manageBoolFlags)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err // -h: the flag package printed the help; exit 0
+		}
 		return nil, &usageError{msg: err.Error()}
 	}
 
