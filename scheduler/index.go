@@ -109,16 +109,16 @@ func (s *Snapshot) sameImages(a, b []*Image) bool {
 // nodes, not containers, so a value stays while any container has it.
 func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
 	for _, name := range c.Names {
-		if !anyContainer(rest, func(o *Container) bool { return hasString(o.Names, name) }) {
+		if !slices.ContainsFunc(rest, func(o *Container) bool { return slices.Contains(o.Names, name) }) {
 			s.nameEntry(s.cnames, s.cnameText, name, i, false)
 		}
 	}
-	if !anyContainer(rest, func(o *Container) bool { return o.ID == c.ID }) {
+	if !slices.ContainsFunc(rest, func(o *Container) bool { return o.ID == c.ID }) {
 		s.nameEntry(s.cids, s.cidText, c.ID, i, false)
 	}
 	if len(c.ID) >= minIDPrefix {
 		prefix := c.ID[:minIDPrefix]
-		if !anyContainer(rest, func(o *Container) bool { return len(o.ID) >= minIDPrefix && o.ID[:minIDPrefix] == prefix }) {
+		if !slices.ContainsFunc(rest, func(o *Container) bool { return len(o.ID) >= minIDPrefix && o.ID[:minIDPrefix] == prefix }) {
 			s.cidPrefix.remove(prefix, i)
 		}
 	}
@@ -127,17 +127,17 @@ func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
 		if ci == nil {
 			continue
 		}
-		if !anyContainer(rest, func(o *Container) bool { ov, ok := o.Labels[k]; return ok && ov == v }) {
+		if !slices.ContainsFunc(rest, func(o *Container) bool { ov, ok := o.Labels[k]; return ok && ov == v }) {
 			ci.vals.remove(v, i)
 		}
-		if !anyContainer(rest, func(o *Container) bool { _, ok := o.Labels[k]; return ok }) {
+		if !slices.ContainsFunc(rest, func(o *Container) bool { _, ok := o.Labels[k]; return ok }) {
 			ci.allHave.remove(i)
 		}
 	}
 	for _, p := range c.Ports {
 		key := portKey{p.HostPort, p.Proto}
 		ip := normalIP(p.HostIP)
-		if c.NetworkMode == "host" && !anyContainer(rest, func(o *Container) bool {
+		if c.NetworkMode == "host" && !slices.ContainsFunc(rest, func(o *Container) bool {
 			return o.NetworkMode == "host" && hasPort(o, key, func(string) bool { return true })
 		}) {
 			s.hostPort(key, i, false)
@@ -146,34 +146,16 @@ func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
 		if pi == nil {
 			continue
 		}
-		if !anyContainer(rest, func(o *Container) bool { return hasPort(o, key, func(oip string) bool { return oip == ip }) }) {
+		if !slices.ContainsFunc(rest, func(o *Container) bool { return hasPort(o, key, func(oip string) bool { return oip == ip }) }) {
 			pi.byIP.remove(ip, i)
 		}
-		if !anyContainer(rest, func(o *Container) bool { return hasPort(o, key, func(string) bool { return true }) }) {
+		if !slices.ContainsFunc(rest, func(o *Container) bool { return hasPort(o, key, func(string) bool { return true }) }) {
 			pi.any.remove(i)
 			if pi.any.n == 0 {
 				delete(s.ports, key)
 			}
 		}
 	}
-}
-
-func anyContainer(cs []*Container, pred func(*Container) bool) bool {
-	for _, c := range cs {
-		if pred(c) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // hasPort reports whether c binds key on an address ipOK accepts

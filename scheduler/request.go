@@ -1,8 +1,10 @@
 package scheduler
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -81,10 +83,8 @@ func ParseRequest(r *Request) (*Query, error) {
 	}
 	var seen []source // requests carry a handful of expressions
 	add := func(kind Kind, text string) error {
-		for _, s := range seen {
-			if s.kind == kind && s.text == text {
-				return nil
-			}
+		if slices.Contains(seen, source{kind, text}) {
+			return nil
 		}
 		seen = append(seen, source{kind, text})
 		e, err := ParseExpr(kind, text)
@@ -229,11 +229,7 @@ func MoveExpressions(env []string, labels map[string]string) ([]string, map[stri
 func appendNew(list, add []string) []string {
 	out := append([]string{}, list...)
 	for _, a := range add {
-		dup := false
-		for _, have := range out {
-			dup = dup || have == a
-		}
-		if !dup {
+		if !slices.Contains(out, a) {
 			out = append(out, a)
 		}
 	}
@@ -254,12 +250,9 @@ func requestDependencies(r *Request) ([]Dependency, error) {
 		if ref == "" {
 			return &ExprError{What: what, Expr: cond, Reason: "missing container name or ID"}
 		}
-		for _, d := range deps {
-			if d.Ref == ref && d.Condition == cond {
-				return nil
-			}
+		if d := (Dependency{Ref: ref, Condition: cond}); !slices.Contains(deps, d) {
+			deps = append(deps, d)
 		}
-		deps = append(deps, Dependency{Ref: ref, Condition: cond})
 		return nil
 	}
 	for _, v := range r.VolumesFrom {
@@ -365,10 +358,8 @@ func bindingPort(key, proto string, b PortBinding) (Port, bool, error) {
 }
 
 func appendPort(list []Port, p Port) []Port {
-	for _, have := range list {
-		if have == p {
-			return list
-		}
+	if slices.Contains(list, p) {
+		return list
 	}
 	return append(list, p)
 }
@@ -376,19 +367,8 @@ func appendPort(list []Port, p Port) []Port {
 // sortPorts orders claims so that explanations are stable although the
 // bindings come from a map.
 func sortPorts(ps []Port) {
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && portLess(ps[j], ps[j-1]); j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
-}
-
-func portLess(a, b Port) bool {
-	if a.HostPort != b.HostPort {
-		return a.HostPort < b.HostPort
-	}
-	if a.Proto != b.Proto {
-		return a.Proto < b.Proto
-	}
-	return a.HostIP < b.HostIP
+	slices.SortFunc(ps, func(a, b Port) int {
+		return cmp.Or(cmp.Compare(a.HostPort, b.HostPort), strings.Compare(a.Proto, b.Proto),
+			strings.Compare(a.HostIP, b.HostIP))
+	})
 }
