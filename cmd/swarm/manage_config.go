@@ -109,7 +109,7 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	refreshMin := fs.Duration("engine-refresh-min-interval", defaultRefreshMin, "shortest period between two refreshes of an engine")
 	refreshMax := fs.Duration("engine-refresh-max-interval", defaultRefreshMax, "longest period between two refreshes of an engine")
 	failureRetry := fs.Int("engine-failure-retry", defaultFailureRetry, "failed calls before an engine is marked unhealthy")
-	history := fs.Int("event-history", defaultEventHistory, "events kept for `docker events --since`")
+	history := fs.Int("event-history", defaultEventHistory, "events kept to answer docker events --since")
 	maxHijacked := fs.Int("max-hijacked", api.DefaultMaxHijacked, "most attach/exec streams served at once; one more is answered 503")
 	pprofAddr := fs.String("pprof", "", "debug: serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	logLevel := fs.String("l", "info", "log level: debug, info, warn or error")
