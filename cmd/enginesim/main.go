@@ -88,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	latency := fs.Duration("latency", 0, "delay added to every API call, e.g. 2ms")
 	listen := fs.String("listen", "127.0.0.1:23750", "IP:BASEPORT; engine i listens on BASEPORT+i (port 0: any free ports)")
 	addrs := fs.String("addrs-file", "", "file to write one host:port per line to, for file:// discovery (required)")
-	history := fs.Int("event-history", 64, "events each engine keeps for `since` replay (memory per engine)")
+	history := fs.Int("event-history", 64, "events each engine keeps to replay for a since= query (memory per engine)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
