@@ -69,7 +69,14 @@ func (f *File) Watch(ctx context.Context) <-chan Update {
 				return
 			case <-ticker.C:
 			}
-			newContent, addrs, err := readEntries(f.path)
+			newContent, err := readFile(f.path)
+			if err == nil && lastErr == "" && bytes.Equal(newContent, content) {
+				continue // unchanged: not even parsed
+			}
+			var addrs []string
+			if err == nil {
+				addrs, err = ParseFile(newContent)
+			}
 			if err != nil {
 				if err.Error() == lastErr {
 					continue
@@ -83,9 +90,6 @@ func (f *File) Watch(ctx context.Context) <-chan Update {
 				continue
 			}
 			recovered := lastErr != ""
-			if !recovered && bytes.Equal(newContent, content) {
-				continue
-			}
 			content = newContent
 			if !recovered && slices.Equal(addrs, last) {
 				continue // edited comments or order only
@@ -112,18 +116,27 @@ func send(ctx context.Context, ch chan<- Update, u Update) bool {
 	}
 }
 
-// readEntries reads and parses path, returning its raw content too so the
-// poller can skip parsing when nothing changed.
+// readEntries reads and parses path.
 func readEntries(path string) ([]byte, []string, error) {
-	content, err := os.ReadFile(path)
+	content, err := readFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read: %w (the file must exist and list one host:port per line)", err)
+		return nil, nil, err
 	}
 	addrs, err := ParseFile(content)
 	if err != nil {
 		return nil, nil, err
 	}
 	return content, addrs, nil
+}
+
+// readFile reads path; the poller compares the content with the last read
+// before parsing it.
+func readFile(path string) ([]byte, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w (the file must exist and list one host:port per line)", err)
+	}
+	return content, nil
 }
 
 // ParseFile parses the content of a discovery file: one entry (with an
