@@ -86,7 +86,7 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 		}),
 	})
 	if err != nil {
-		return usagef("discovery %q: %v", cfg.Discovery, err)
+		return usagef("discovery %q: %v", discoveryForLog(cfg.Discovery), err)
 	}
 
 	if cfg.Pprof != "" {
@@ -136,7 +136,7 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 		defer wg.Done()
 		for u := range disc.Watch(discCtx) {
 			if u.Err != nil {
-				logger.Warn("discovery", "source", cfg.Discovery, "err", u.Err)
+				logger.Warn("discovery", "source", discoveryForLog(cfg.Discovery), "err", u.Err)
 			}
 			// Down (token:// engines whose join agent is gone) stay known
 			// but out of placement; nodes:// and file:// never set it.
@@ -149,7 +149,7 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 	for _, l := range listeners {
 		srv := newHTTPServer(handler, logger, defaultTimeouts)
 		servers = append(servers, srv)
-		logger.Info("listening", "addr", l.Addr().String(), "tls", serverTLS != nil, "discovery", cfg.Discovery,
+		logger.Info("listening", "addr", l.Addr().String(), "tls", serverTLS != nil, "discovery", discoveryForLog(cfg.Discovery),
 			"strategy", cfg.Strategy, "filters", cfg.Filters)
 		go func() { errc <- srv.Serve(l) }()
 	}
