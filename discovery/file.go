@@ -45,9 +45,6 @@ func newFile(path string, opts Options) (*File, error) {
 	return &File{path: path, interval: opts.PollInterval, log: opts.Logger, initial: addrs, content: content}, nil
 }
 
-// Path is the file this source reads.
-func (f *File) Path() string { return f.path }
-
 // Watch sends the membership read at start, then polls. An unreadable or
 // malformed file yields one Update with Err (wrapping ErrSource) and the last
 // known Addrs each time the error changes; when the file is good again the

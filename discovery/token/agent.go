@@ -198,12 +198,6 @@ func (a *Agent) SetAdvertise(addr string) error {
 	return nil
 }
 
-// GossipAddr is the address other members reach this agent at.
-func (a *Agent) GossipAddr() string {
-	n := a.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
-
 // managerAlive reports whether any manager is currently a live member.
 func (a *Agent) managerAlive() bool {
 	for _, n := range a.ml.Members() {

@@ -121,9 +121,7 @@ func NewManager(tok string, cfg ManagerConfig) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token discovery manager: %w", err)
 	}
-	local := m.ml.LocalNode()
-	m.log.Info("token discovery: manager gossiping", "cluster", t.ID(),
-		"gossip", net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port))))
+	m.log.Info("token discovery: manager gossiping", "cluster", t.ID(), "gossip", m.GossipAddr())
 	return m, nil
 }
 
