@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func New(rawURL string, opts Options) (Discovery, error) {
 		opts.PollInterval = DefaultPollInterval
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	scheme, rest, err := SplitURL(rawURL)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -241,10 +240,9 @@ type logBridge struct{ log *slog.Logger }
 func (b *logBridge) Write(p []byte) (int, error) {
 	line := bytes.TrimSpace(p)
 	level := slog.LevelInfo
-	for prefix, l := range map[string]slog.Level{"[DEBUG]": slog.LevelDebug, "[INFO]": slog.LevelInfo,
-		"[WARN]": slog.LevelWarn, "[ERR]": slog.LevelError} {
-		if bytes.HasPrefix(line, []byte(prefix)) {
-			level, line = l, bytes.TrimSpace(line[len(prefix):])
+	for _, p := range memberlistLevels {
+		if bytes.HasPrefix(line, p.prefix) {
+			level, line = p.level, bytes.TrimSpace(line[len(p.prefix):])
 			break
 		}
 	}
@@ -255,6 +253,15 @@ func (b *logBridge) Write(p []byte) (int, error) {
 	}
 	b.log.Log(context.Background(), level, string(line))
 	return len(p), nil
+}
+
+// memberlistLevels maps memberlist's line prefixes to slog levels.
+var memberlistLevels = []struct {
+	prefix []byte
+	level  slog.Level
+}{
+	{[]byte("[DEBUG]"), slog.LevelDebug}, {[]byte("[INFO]"), slog.LevelInfo},
+	{[]byte("[WARN]"), slog.LevelWarn}, {[]byte("[ERR]"), slog.LevelError},
 }
 
 // closedConn is how Go reports a write on a socket closed by Shutdown.
@@ -270,4 +277,4 @@ func oneLine(err error) string {
 }
 
 // discardLogger is the default when the caller gives none.
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
