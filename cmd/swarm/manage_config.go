@@ -13,32 +13,30 @@ import (
 
 	"github.com/swarmlab/swarm/api"
 	"github.com/swarmlab/swarm/discovery/token"
+	"github.com/swarmlab/swarm/filters"
 	"github.com/swarmlab/swarm/pki"
+	"github.com/swarmlab/swarm/scheduler"
 )
 
 // manageConfig is everything `swarm manage` was told, validated.
 type manageConfig struct {
-	Hosts         []listenAddr
-	Strategy      string
-	Filters       []string
-	Heartbeat     time.Duration
-	Overcommit    float64
-	CreateRetry   int
-	RefreshMin    time.Duration
-	RefreshMax    time.Duration
-	FailureRetry  int
-	EventHistory  int
-	LogLevel      string
-	Discovery     string
-	DiscoveryOpts []string
-	// HostsDefaulted is set when no -H was given: the listener then uses
-	// the conventional port for plain (2375) or TLS (3376).
-	HostsDefaulted bool
-	TLS            pki.ServerOptions
-	EngineTLS      pki.ClientOptions
-	GossipAddr     string
-	GossipAdv      string
-	GossipTTL      time.Duration
+	Hosts        []listenAddr
+	Strategy     string
+	Filters      []string
+	Heartbeat    time.Duration
+	Overcommit   float64
+	CreateRetry  int
+	RefreshMin   time.Duration
+	RefreshMax   time.Duration
+	FailureRetry int
+	EventHistory int
+	LogLevel     string
+	Discovery    string
+	TLS          pki.ServerOptions
+	EngineTLS    pki.ClientOptions
+	GossipAddr   string
+	GossipAdv    string
+	GossipTTL    time.Duration
 	// LostRetention is how long a token:// node whose join agent is gone
 	// stays listed (Unhealthy); 0 removes it at once.
 	LostRetention time.Duration
@@ -78,9 +76,12 @@ const (
 // next argument after them.
 var manageBoolFlags = map[string]bool{"tls": true, "tlsverify": true, "engine-allow-plain": true}
 
-var knownStrategies = []string{"spread", "binpack", "random"}
-
-var knownFilters = []string{"health", "port", "containerslots", "dependency", "affinity", "constraint", "whitelist"}
+// The valid --strategy and --filter values, taken from the packages that
+// implement them so the lists cannot drift.
+var (
+	knownStrategies = []string{scheduler.Spread.String(), scheduler.Binpack.String(), scheduler.Random.String()}
+	knownFilters    = filters.Names()
+)
 
 // parseManage reads the manage command line. getenv supplies SWARM_HOST and
 // SWARM_DISCOVERY when the flags are absent. Errors are *usageError and name
@@ -88,12 +89,12 @@ var knownFilters = []string{"health", "port", "containerslots", "dependency", "a
 func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*manageConfig, error) {
 	fs := flag.NewFlagSet("manage", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var hosts, filters, clusterOpts, discoveryOpts listFlag
+	var hosts, filterNames, clusterOpts, discoveryOpts listFlag
 	fs.Var(&hosts, "H", "address to listen on: tcp://HOST:PORT or unix:///PATH (repeatable; env SWARM_HOST)")
 	fs.Var(&hosts, "host", "same as -H")
 	strategy := fs.String("strategy", defaultStrategy, "placement strategy: spread, binpack or random")
-	fs.Var(&filters, "filter", "filter to enable, in order (repeatable; default all: "+strings.Join(knownFilters, ", ")+")")
-	fs.Var(&filters, "f", "same as --filter")
+	fs.Var(&filterNames, "filter", "filter to enable, in order (repeatable; default all: "+strings.Join(knownFilters, ", ")+")")
+	fs.Var(&filterNames, "f", "same as --filter")
 	heartbeat := fs.Duration("heartbeat", 0, "token:// gossip probe period (default 500ms; classic swarm's 60s made failures take minutes to notice)")
 	ttl := fs.Duration("ttl", 0, "token:// time after which a node whose agent went silent is marked Unhealthy (default 3s)")
 	gossipAddr := fs.String("gossip-addr", "", "token:// gossip listen address (default 0.0.0.0:7946)")
@@ -126,7 +127,7 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 		LostRetention: *lostRetention,
 		Strategy:      *strategy, Heartbeat: *heartbeat, Overcommit: defaultOvercommit,
 		RefreshMin: *refreshMin, RefreshMax: *refreshMax, FailureRetry: *failureRetry,
-		EventHistory: *history, LogLevel: *logLevel, DiscoveryOpts: discoveryOpts, Pprof: *pprofAddr,
+		EventHistory: *history, LogLevel: *logLevel, Pprof: *pprofAddr,
 		MaxHijacked: *maxHijacked,
 	}
 	if len(hosts) == 0 {
@@ -134,7 +135,6 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 			hosts = strings.Split(env, ",")
 		} else {
 			hosts = listFlag{fmt.Sprintf("tcp://127.0.0.1:%d", tlsOpts.DefaultPort())}
-			cfg.HostsDefaulted = true
 		}
 	}
 	for _, h := range hosts {
@@ -155,17 +155,18 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	default:
 		return nil, usagef("manage: expected one discovery argument, got %d: %q", fs.NArg(), fs.Args())
 	}
-	if err := cfg.validate(filters, clusterOpts); err != nil {
+	_ = discoveryOpts // accepted for classic swarm's command lines; nothing reads it
+	if err := cfg.validate(filterNames, clusterOpts); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-func (cfg *manageConfig) validate(filters, clusterOpts []string) error {
+func (cfg *manageConfig) validate(filterNames, clusterOpts []string) error {
 	if !contains(knownStrategies, cfg.Strategy) {
 		return usagef("--strategy %q: valid strategies are %s", cfg.Strategy, strings.Join(knownStrategies, ", "))
 	}
-	for _, f := range filters {
+	for _, f := range filterNames {
 		for _, name := range strings.Split(f, ",") {
 			name = strings.TrimSpace(name)
 			if !contains(knownFilters, name) {
