@@ -25,7 +25,6 @@ func BenchmarkPut(b *testing.B) {
 				snap.Put(&nd)
 				i++
 			}
-			_ = scheduler.NewSnapshot
 		})
 	}
 }
