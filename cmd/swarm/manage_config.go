@@ -106,7 +106,9 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	var engineTLS pki.ClientOptions
 	engineTLS.RegisterFlags(fs)
 	fs.Var(&clusterOpts, "cluster-opt", "cluster option: swarm.overcommit=RATIO, swarm.createretry=N (repeatable)")
-	fs.Var(&discoveryOpts, "discovery-opt", "discovery option KEY=VALUE (repeatable)")
+	// Classic swarm's --discovery-opt configured key-value stores; no source
+	// here takes options, so it is refused rather than silently ignored.
+	fs.Var(&discoveryOpts, "discovery-opt", "not supported: nodes://, file:// and token:// take no options")
 	refreshMin := fs.Duration("engine-refresh-min-interval", defaultRefreshMin, "shortest period between two refreshes of an engine")
 	refreshMax := fs.Duration("engine-refresh-max-interval", defaultRefreshMax, "longest period between two refreshes of an engine")
 	failureRetry := fs.Int("engine-failure-retry", defaultFailureRetry, "failed calls before an engine is marked unhealthy")
@@ -155,7 +157,9 @@ func parseManage(args []string, getenv func(string) string, stderr io.Writer) (*
 	default:
 		return nil, usagef("manage: expected one discovery argument, got %d: %q", fs.NArg(), fs.Args())
 	}
-	_ = discoveryOpts // accepted for classic swarm's command lines; nothing reads it
+	if len(discoveryOpts) > 0 {
+		return nil, usagef("--discovery-opt %q: no discovery source takes options (nodes://, file:// and token:// need none); drop it", discoveryOpts[0])
+	}
 	if err := cfg.validate(filterNames, clusterOpts); err != nil {
 		return nil, err
 	}

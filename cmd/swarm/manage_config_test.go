@@ -94,6 +94,7 @@ func TestParseManageErrors(t *testing.T) {
 		{"max hijacked zero", []string{"--max-hijacked", "0", "nodes://a:1"}, "--max-hijacked 0: must be between 1 and 100000"},
 		{"max hijacked huge", []string{"--max-hijacked", "1000001", "nodes://a:1"}, "--max-hijacked 1000001: must be between 1 and 100000"},
 		{"max hijacked form", []string{"--max-hijacked", "many", "nodes://a:1"}, `invalid value "many" for flag -max-hijacked`},
+		{"discovery opt", []string{"--discovery-opt", "kv.cacertfile=/ca.pem", "nodes://a:1"}, `--discovery-opt "kv.cacertfile=/ca.pem": no discovery source takes options`},
 		{"pprof form", []string{"--pprof", "6060", "nodes://a:1"}, `--pprof "6060": want 127.0.0.1:PORT`},
 	}
 	for _, tt := range tests {
