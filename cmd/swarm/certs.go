@@ -12,8 +12,12 @@ import (
 // runCerts handles `swarm certs create …`: a CA plus server and client
 // certificates for the manager, every engine and the docker CLI.
 func runCerts(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, pki.CreateUsage())
+		return 0
+	}
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintf(stderr, "usage: swarm certs create --out DIR --manager HOST_OR_IP... --node NAME=IP... [--client NAME]...\n")
+		fmt.Fprintf(stderr, "usage: swarm certs create --out DIR --manager HOST_OR_IP... [--node NAME=IP]... [--client NAME]...\n")
 		return 2
 	}
 	opts, err := pki.ParseCreateArgs(args[1:])

@@ -50,6 +50,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"join with nodes discovery", []string{"join", "--advertise", "10.0.0.1:2375", "nodes://a:1"}, 2, "", "nodes:// discovery needs no agent"},
 		{"create", []string{"create"}, 0, "", ""},
 		{"list nodes", []string{"list", "nodes://a:1,b:2"}, 0, "a:1\nb:2\n", ""},
+		{"certs help", []string{"certs", "--help"}, 0, "Usage: swarm certs create", ""},
 		{"certs without create", []string{"certs"}, 2, "", "usage: swarm certs create"},
 	}
 	for _, tt := range tests {
