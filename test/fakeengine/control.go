@@ -92,25 +92,11 @@ func (e *Engine) apply(ref string, fn transition, q url.Values) error {
 	return err
 }
 
-// StartContainer models `docker start ref` done outside the manager.
-func (e *Engine) StartContainer(ref string) error { return e.apply(ref, e.startLocked, nil) }
-
 // StopContainer models `docker stop ref`: kill, die, disconnect, stop.
 func (e *Engine) StopContainer(ref string) error { return e.apply(ref, e.stopLocked, nil) }
 
-// KillContainer models `docker kill -s signal ref` ("" is SIGKILL).
-func (e *Engine) KillContainer(ref, signal string) error {
-	return e.apply(ref, e.killLocked, url.Values{"signal": {signal}})
-}
-
-// RestartContainer models `docker restart ref`.
-func (e *Engine) RestartContainer(ref string) error { return e.apply(ref, e.restartLocked, nil) }
-
 // PauseContainer models `docker pause ref`.
 func (e *Engine) PauseContainer(ref string) error { return e.apply(ref, e.pauseLocked, nil) }
-
-// UnpauseContainer models `docker unpause ref`.
-func (e *Engine) UnpauseContainer(ref string) error { return e.apply(ref, e.unpauseLocked, nil) }
 
 // RenameContainer models `docker rename ref name`.
 func (e *Engine) RenameContainer(ref, name string) error {

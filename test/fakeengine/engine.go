@@ -299,14 +299,3 @@ func (e *Engine) Calls(route string) int {
 	defer e.mu.Unlock()
 	return e.calls[route]
 }
-
-// TotalCalls returns how many requests the engine answered on any route.
-func (e *Engine) TotalCalls() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := 0
-	for _, c := range e.calls {
-		n += c
-	}
-	return n
-}
