@@ -128,14 +128,14 @@ func parseEventTime(r *http.Request, key string) (t time.Time, ok bool, err erro
 	return time.Unix(sec, nsec), true, nil
 }
 
-// eventWriteTimeout bounds how long one write of an event stream may block
+// defaultEventWriteTimeout bounds how long one write of an event stream may block
 // on a client that does not read. Such a subscriber is dropped by the
 // cluster once its buffer fills; the deadline makes sure its connection
 // is then closed and its handler returns instead of blocking for as long
 // as the client stays connected. It is far longer than any reading
 // client needs: a write only blocks once the kernel's socket buffers
 // (megabytes) are full.
-const eventWriteTimeout = time.Minute
+const defaultEventWriteTimeout = time.Minute
 
 // encodeEvent is the line sent for e: its decorated JSON and a newline,
 // exactly what json.Encoder writes. The encoding depends only on the event,
@@ -158,6 +158,7 @@ func encodeEvent(e Event) []byte {
 type eventWriter struct {
 	w        http.ResponseWriter
 	rc       *http.ResponseController
+	timeout  time.Duration
 	deadline bool // a write deadline is set
 }
 
@@ -165,7 +166,7 @@ func (ew *eventWriter) write(b []byte) bool {
 	if !ew.deadline {
 		// Ignored when the connection cannot take deadlines (tests'
 		// recorders): the write then blocks as before.
-		ew.deadline = ew.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout)) == nil
+		ew.deadline = ew.rc.SetWriteDeadline(time.Now().Add(ew.timeout)) == nil
 	}
 	_, err := ew.w.Write(b)
 	return err == nil
@@ -212,7 +213,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	ew := &eventWriter{w: w, rc: http.NewResponseController(w)}
+	ew := &eventWriter{w: w, rc: http.NewResponseController(w), timeout: s.eventWriteTimeout}
 	_ = ew.rc.Flush()
 	// send reports whether streaming should go on; it writes without
 	// flushing. Live events are not checked against since: engines'

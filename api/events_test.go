@@ -2,17 +2,24 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/cluster"
 )
 
 var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -156,4 +163,62 @@ func TestDockerCLIEvents(t *testing.T) {
 	out, stderr, err = runDocker(t, srv.URL, "events", "--since", stamp(0), "--until", stamp(10), "--filter", "node=frontend", "--format", "{{.Actor.Attributes.name}}@{{index .Actor.Attributes \"node.name\"}}")
 	require.NoError(t, err, stderr)
 	assert.Equal(t, "nginx@frontend\nbridge@frontend\n", out)
+}
+
+func TestEventEncodedOnceForAllSubscribers(t *testing.T) {
+	f := eventCluster()
+	e := ev(f.nodes[1], 0, events.ContainerEventType, "start", "r1", map[string]string{"image": "redis", "name": "redis"})
+	e.Memo = new(cluster.Memo)
+	var want bytes.Buffer
+	require.NoError(t, json.NewEncoder(&want).Encode(decorate(e)))
+	first := encodeEvent(e)
+	assert.Equal(t, want.String(), string(first), "the line json.Encoder writes")
+	other := e // another subscriber's copy of the same live event
+	assert.Same(t, &first[0], &encodeEvent(other)[0], "encoded once, shared")
+	plain := e
+	plain.Memo = nil
+	assert.Equal(t, want.String(), string(encodeEvent(plain)), "replayed events are encoded each time")
+}
+
+// TestEventStreamOfAStuckClientIsClosed: a client that stops reading
+// fills the socket buffers; the write deadline then ends the handler
+// (and closes the connection) instead of leaving it blocked.
+func TestEventStreamOfAStuckClientIsClosed(t *testing.T) {
+	f := eventCluster()
+	s, err := New(Config{Cluster: f, Version: "test"})
+	require.NoError(t, err)
+	s.eventWriteTimeout = 50 * time.Millisecond
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024)
+		})
+		return errors.Join(err, serr)
+	}}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	conn, err := d.Dial("tcp", host)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /v1.41/events HTTP/1.1\r\nHost: %s\r\n\r\n", host)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return f.subscribers() == 1 }, 5*time.Second, 5*time.Millisecond)
+
+	big := map[string]string{"name": strings.Repeat("x", 64<<10)}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			e := ev(f.nodes[1], 0, events.ContainerEventType, "start", "r1", big)
+			e.TimeNano = time.Now().UnixNano()
+			select {
+			case f.live <- e:
+			case <-done:
+				return
+			}
+		}
+	}()
+	assert.Eventually(t, func() bool { return f.closedSubscriptions() == 1 }, 20*time.Second, 10*time.Millisecond,
+		"the handler gave up on the client that does not read")
 }

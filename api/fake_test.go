@@ -38,6 +38,7 @@ type fakeCluster struct {
 	history    []Event
 	live       chan Event
 	subs       int
+	closedSubs int
 }
 
 func (f *fakeCluster) Nodes() []Node {
@@ -172,12 +173,19 @@ func (f *fakeCluster) refreshes() []string {
 
 type fakeSub struct {
 	ch   chan Event
+	f    *fakeCluster
 	once sync.Once
 }
 
 func (s *fakeSub) Events() <-chan Event { return s.ch }
 func (s *fakeSub) Err() error           { return nil }
-func (s *fakeSub) Close()               {}
+func (s *fakeSub) Close() {
+	s.once.Do(func() {
+		s.f.mu.Lock()
+		s.f.closedSubs++
+		s.f.mu.Unlock()
+	})
+}
 
 func (f *fakeCluster) Subscribe(since time.Time) ([]Event, Subscription) {
 	f.mu.Lock()
@@ -192,7 +200,13 @@ func (f *fakeCluster) Subscribe(since time.Time) ([]Event, Subscription) {
 	if f.live == nil {
 		f.live = make(chan Event, 16)
 	}
-	return replay, &fakeSub{ch: f.live}
+	return replay, &fakeSub{ch: f.live, f: f}
+}
+
+func (f *fakeCluster) closedSubscriptions() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closedSubs
 }
 
 func (f *fakeCluster) subscribers() int {

@@ -56,6 +56,8 @@ type Server struct {
 	hijacks *hijackLimit
 	// summaries caches encoded container summaries for listings.
 	summaries summaryCache
+	// eventWriteTimeout is defaultEventWriteTimeout; tests shorten it.
+	eventWriteTimeout time.Duration
 }
 
 // New returns the manager's API handler; serve it on every -H listener.
@@ -75,6 +77,8 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		maxBody: cfg.MaxBodyBytes,
 		hijacks: newHijackLimit(cfg.MaxHijacked),
+
+		eventWriteTimeout: defaultEventWriteTimeout,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -129,3 +129,25 @@ func BenchmarkHubPublish(b *testing.B) {
 		})
 	}
 }
+
+func TestSubscribersShareOneMemoPerLiveEvent(t *testing.T) {
+	h := newHub(10, 4)
+	_, a := h.subscribe(time.Time{})
+	_, b := h.subscribe(time.Time{})
+	h.publish(ev(1000, "x"))
+	ea, eb := <-a.C, <-b.C
+	require.NotNil(t, ea.Memo)
+	assert.Same(t, ea.Memo, eb.Memo)
+	calls := 0
+	f := func() any { calls++; return calls }
+	assert.Equal(t, 1, ea.Memo.Do(f))
+	assert.Equal(t, 1, eb.Memo.Do(f), "computed once for both")
+	replay, c := h.subscribe(time.Unix(0, 1))
+	require.Len(t, replay, 1)
+	assert.Nil(t, replay[0].Memo, "the ring keeps no memo")
+	var none *Memo
+	assert.Equal(t, 2, none.Do(f), "a nil memo computes every time")
+	a.Close()
+	b.Close()
+	c.Close()
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -140,16 +141,23 @@ func (c *Cluster) Containers() []Container {
 func sortContainers(cs []Container) {
 	type key struct {
 		created int64
+		head    uint64 // the ID's first 8 bytes, big-endian: most ties end here
 		id      string
 		i       int
 	}
 	keys := make([]key, len(cs))
 	for i := range cs {
-		keys[i] = key{cs[i].Summary.Created, cs[i].Summary.ID, i}
+		id := cs[i].Summary.ID
+		var head [8]byte
+		copy(head[:], id)
+		keys[i] = key{cs[i].Summary.Created, binary.BigEndian.Uint64(head[:]), id, i}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if a.created != b.created {
 			return cmp.Compare(b.created, a.created)
+		}
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
 		}
 		if c := strings.Compare(a.id, b.id); c != 0 {
 			return c

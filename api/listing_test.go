@@ -1,0 +1,120 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/scheduler"
+)
+
+// encodedListing is the reference for `all=1`: every container's
+// clusterSummary, newest first, through json.Encoder.
+func encodedListing(t *testing.T, cs []Container) string {
+	t.Helper()
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, newestFirst)
+	out := []container.Summary{}
+	for _, c := range cs {
+		out = append(out, clusterSummary(c))
+	}
+	var b bytes.Buffer
+	require.NoError(t, json.NewEncoder(&b).Encode(out))
+	return b.String()
+}
+
+// TestListingCacheIsInvisible lists through the summary cache after each
+// kind of change and compares the bytes with encoding every summary anew.
+func TestListingCacheIsInvisible(t *testing.T) {
+	f := psCluster()
+	for i := range f.containers {
+		f.containers[i].Rev = uint64(100 + i)
+	}
+	srv := newServer(t, f)
+	set := func(change func(cs []Container)) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		change(f.containers)
+	}
+	steps := []struct {
+		name   string
+		change func(cs []Container)
+	}{
+		{"first listing encodes", func([]Container) {}},
+		{"second listing reuses", func([]Container) {}},
+		{"status is rendered per listing", func(cs []Container) { cs[0].Summary.Status = "Up 3 hours (healthy)" }},
+		{"a status needing escapes", func(cs []Container) { cs[1].Summary.Status = `Up <1> "min" & more é` }},
+		{"a new revision is re-encoded", func(cs []Container) {
+			cs[2].Summary.Image, cs[2].Rev = "nginx:changed", 200
+		}},
+		{"the node's address moves", func(cs []Container) {
+			for i := range cs {
+				if cs[i].Node.Name == "backend1" {
+					cs[i].Node.IP = "10.9.9.9"
+				}
+			}
+		}},
+		{"the node is renamed", func(cs []Container) { cs[4].Node.Name = "backend2-renamed" }},
+		{"the node goes down", func(cs []Container) { cs[2].Node.State = scheduler.NodeUnhealthy }},
+		{"a link alias appears", func(cs []Container) { cs[1].Summary.Names = append(cs[1].Summary.Names, "/web/alias") }},
+		{"the state changes under the same revision", func(cs []Container) { cs[3].Summary.State = "running" }},
+		{"a label holding the marker is never cut", func(cs []Container) {
+			cs[0].Summary.Labels, cs[0].Rev = map[string]string{"x": statusMarker}, 300
+		}},
+		{"a container without revision", func(cs []Container) { cs[1].Rev = 0 }},
+		{"a container removed", func(cs []Container) {}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			set(st.change)
+			if st.name == "a container removed" {
+				f.mu.Lock()
+				f.containers = f.containers[1:]
+				f.mu.Unlock()
+			}
+			f.mu.Lock()
+			want := encodedListing(t, f.containers)
+			f.mu.Unlock()
+			code, body := do(t, srv, http.MethodGet, "/v1.41/containers/json?all=1", "")
+			require.Equal(t, http.StatusOK, code)
+			assert.Equal(t, want, body)
+		})
+	}
+}
+
+func TestListingCacheDropsRemovedContainers(t *testing.T) {
+	var sc summaryCache
+	cs := psCluster().containers
+	for i := range cs {
+		cs[i].Rev = uint64(i + 1)
+	}
+	gen := sc.begin(cs)
+	for i := range cs {
+		sc.appendSummary(nil, &cs[i], gen)
+	}
+	assert.Len(t, sc.m, len(cs))
+	sc.begin(cs[2:])
+	assert.Len(t, sc.m, len(cs)-2, "entries of containers no longer listed are dropped")
+}
+
+func TestAppendJSONStringIsEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "Up 5 minutes", `"quoted"`, `back\slash`, "<tag>&", "tab\tnew\nline", "é ü", "\u2028", "\xff"} {
+		assert.Equal(t, string(mustMarshal(s)), string(appendJSONString(nil, s)), "%q", s)
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("Up 5 minutes (healthy)")
+	f.Add("Exited (137) 3 days ago")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendJSONString(nil, s), mustMarshal(s); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}

@@ -1,0 +1,62 @@
+package cluster
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/stretchr/testify/assert"
+)
+
+// TestSortContainersIsTheStableSort checks the key sort and in-place
+// permutation against a stable sort of the Containers themselves.
+func TestSortContainersIsTheStableSort(t *testing.T) {
+	for _, size := range []int{0, 1, 2, 7, 100, 1000} {
+		t.Run(fmt.Sprintf("n=%d", size), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(size)))
+			cs := make([]Container, size)
+			for i := range cs {
+				// Few distinct times, IDs sharing long prefixes, some
+				// IDs on two nodes: every tie-break is exercised.
+				id := strings.Repeat("ab", rng.Intn(5)) + fmt.Sprintf("%x", rng.Intn(size+1))
+				cs[i] = Container{Node: Node{Name: fmt.Sprint("node", i)}, Summary: container.Summary{ID: id, Created: int64(rng.Intn(4))}}
+			}
+			want := slices.Clone(cs)
+			slices.SortStableFunc(want, func(a, b Container) int {
+				if a.Summary.Created != b.Summary.Created {
+					return cmp.Compare(b.Summary.Created, a.Summary.Created)
+				}
+				return strings.Compare(a.Summary.ID, b.Summary.ID)
+			})
+			sortContainers(cs)
+			assert.Equal(t, want, cs)
+		})
+	}
+}
+
+func TestContainersCarryTheCachedRevision(t *testing.T) {
+	c := bareCluster(t, 1)
+	var n *node
+	for _, n = range c.nodes {
+	}
+	store := func(state container.ContainerState, seq uint64) {
+		e := fromInspect(inspectFixture("web", state, nil, nil))
+		e.seq = seq
+		c.mu.Lock()
+		c.storeLocked(n, e)
+		c.mu.Unlock()
+	}
+	store(container.StateCreated, 3)
+	first := c.Containers()
+	store(container.StateRunning, 5)
+	second := c.Containers()
+	assert.Len(t, first, 1)
+	assert.Len(t, second, 1)
+	assert.NotZero(t, first[0].Rev)
+	assert.NotEqual(t, first[0].Rev, second[0].Rev, "a new answer is a new revision")
+	assert.Equal(t, second[0].Rev, c.Containers()[0].Rev, "unchanged data keeps its revision")
+}
