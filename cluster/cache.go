@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -315,23 +316,59 @@ func (c *Cluster) putNodeLocked(n *node) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	sn.Containers = make([]*scheduler.Container, 0, len(ids))
 	for _, id := range ids {
-		e := n.containers[id]
-		sc := e.sched
-		sc.Names = e.names(aliases)
-		sn.Containers = append(sn.Containers, &sc)
+		sn.Containers = append(sn.Containers, n.containers[id].viewLocked(aliases))
 	}
-	for _, img := range n.images {
-		sn.Images = append(sn.Images, &scheduler.Image{ID: img.ID, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests})
-	}
+	sn.Images = n.imageViewsLocked()
 	c.snap.Put(sn)
+}
+
+// viewLocked is e as placement sees it, with its names. The view is built
+// once and reused by every later Put until the names change (a link
+// alias), rather than copied for each Put: it is immutable once made.
+func (e *entry) viewLocked(aliases map[string][]string) *scheduler.Container {
+	own := aliases[e.name]
+	if v := e.view; v != nil && sameViewNames(v.Names, e.name, own) {
+		return v
+	}
+	sc := e.sched
+	sc.Names = e.names(aliases)
+	e.view = &sc
+	return e.view
+}
+
+// sameViewNames reports whether names is [name, aliases...] (nil for no name).
+func sameViewNames(names []string, name string, aliases []string) bool {
+	if name == "" {
+		return names == nil
+	}
+	return len(names) == 1+len(aliases) && names[0] == name && slices.Equal(names[1:], aliases)
+}
+
+// imageViewsLocked is n's images as placement sees them, rebuilt only
+// when the image listing was replaced.
+func (n *node) imageViewsLocked() []*scheduler.Image {
+	same := len(n.imageViews) == len(n.images) && len(n.imageViewsOf) == len(n.images) &&
+		(len(n.images) == 0 || &n.imageViewsOf[0] == &n.images[0])
+	if !same {
+		n.imageViews = make([]*scheduler.Image, 0, len(n.images))
+		for _, img := range n.images {
+			n.imageViews = append(n.imageViews, &scheduler.Image{ID: img.ID, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests})
+		}
+		n.imageViewsOf = n.images
+	}
+	return n.imageViews
 }
 
 // linkAliases maps a container name to the aliases links give it.
 func linkAliases(n *node) map[string][]string {
-	aliases := make(map[string][]string)
+	var aliases map[string][]string // most nodes have no links: no map
 	for _, e := range n.containers {
 		for _, l := range e.links {
+			if aliases == nil {
+				aliases = make(map[string][]string)
+			}
 			aliases[l.target] = append(aliases[l.target], l.alias)
 		}
 	}

@@ -27,6 +27,9 @@ type entry struct {
 	seq uint64
 	// reservation marks an in-flight create (state "creating").
 	reservation bool
+	// view caches sched with the container's names for the scheduler
+	// (viewLocked); guarded by Cluster.mu, and only ever replaced.
+	view *scheduler.Container
 	// partial marks an entry built from the create request alone (the
 	// engine could not be inspected): an event for it is never skipped.
 	partial bool

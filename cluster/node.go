@@ -60,21 +60,25 @@ type node struct {
 	// lost is why discovery lost the node while retaining it (its join
 	// agent is gone), "" while discovery lists it. A lost node never turns
 	// Healthy, whatever its engine answers.
-	lost        string
-	updated     time.Time
-	failures    int
-	watching    bool
-	synced      bool
-	skew        time.Duration // engine clock minus ours
-	containers  map[string]*entry
-	counts      nodeCounts // totals of containers, see counts.go
-	tombs       map[string]time.Time
-	images      []image.Summary
-	imagesSeq   uint64
-	networks    []network.Summary
-	networksSeq uint64
-	volumes     []*volume.Volume
-	volumesSeq  uint64
+	lost       string
+	updated    time.Time
+	failures   int
+	watching   bool
+	synced     bool
+	skew       time.Duration // engine clock minus ours
+	containers map[string]*entry
+	counts     nodeCounts // totals of containers, see counts.go
+	tombs      map[string]time.Time
+	images     []image.Summary
+	// imageViews is images as placement sees them, built from
+	// imageViewsOf (the listing they were made from).
+	imageViews   []*scheduler.Image
+	imageViewsOf []image.Summary
+	imagesSeq    uint64
+	networks     []network.Summary
+	networksSeq  uint64
+	volumes      []*volume.Volume
+	volumesSeq   uint64
 }
 
 func newNode(addr string, now time.Time) *node {

@@ -38,6 +38,9 @@ const (
 	DefaultPullTimeout = 10 * time.Minute
 )
 
+// sdkWriteBuffer is the write buffer of the SDK's connections.
+const sdkWriteBuffer = 1 << 10
+
 // Options configure how an engine is reached.
 type Options struct {
 	// TLS, when set, makes the connection https with this configuration.
@@ -91,6 +94,11 @@ func Dial(addr string, opts Options) (*Engine, error) {
 	// legitimately take long before a proxy sees headers.
 	sdkTransport := newTransport(opts)
 	sdkTransport.ResponseHeaderTimeout = opts.Timeout
+	// The SDK's requests are small (a create's config is the largest), and
+	// each engine keeps two of its connections open (the event stream and
+	// one for calls): a 1 KiB write buffer instead of 4 KiB saves 6 MB at
+	// 1,000 engines. Forwarded requests (uploads, builds) keep the default.
+	sdkTransport.WriteBufferSize = sdkWriteBuffer
 	forward := newTransport(opts)
 	cli, err := newClient(hostPort, scheme, sdkTransport)
 	if err != nil {
@@ -98,7 +106,9 @@ func Dial(addr string, opts Options) (*Engine, error) {
 	}
 	// Pulls get their own client without the header timeout: dockerd
 	// answers only once the registry resolved the image.
-	pullCli, err := newClient(hostPort, scheme, newTransport(opts))
+	pullTransport := newTransport(opts)
+	pullTransport.WriteBufferSize = sdkWriteBuffer
+	pullCli, err := newClient(hostPort, scheme, pullTransport)
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
 	}
