@@ -21,11 +21,7 @@ func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
 		return
 	}
 	if e.re != nil {
-		for name, p := range s.names {
-			if e.Match(name) {
-				p.orInto(dst)
-			}
-		}
+		s.names.orMatching(dst, e)
 		for id, i := range s.byID {
 			if e.Match(id) {
 				dst.add(i)
@@ -68,7 +64,12 @@ func (s *Snapshot) matchingValues(dst *NodeSet, e *Expr, base *NodeSet, vals pos
 		}
 		return
 	}
-	for v, p := range vals {
+	vals.orMatching(dst, e)
+}
+
+// orMatching adds the nodes of every value e's pattern matches.
+func (m postings) orMatching(dst *NodeSet, e *Expr) {
+	for v, p := range m {
 		if e.Match(v) {
 			p.orInto(dst)
 		}
@@ -91,16 +92,8 @@ func (p *posting) asSetOrBuild(s *Snapshot) *NodeSet {
 // ID or (literal of four characters or more) ID prefix matches e.
 func (s *Snapshot) NodesMatchingContainer(dst *NodeSet, e *Expr) {
 	if e.re != nil {
-		for name, p := range s.cnames {
-			if e.Match(name) {
-				p.orInto(dst)
-			}
-		}
-		for id, p := range s.cids {
-			if e.Match(id) {
-				p.orInto(dst)
-			}
-		}
+		s.cnames.orMatching(dst, e)
+		s.cids.orMatching(dst, e)
 		return
 	}
 	for _, g := range e.alts {
@@ -160,11 +153,7 @@ func (s *Snapshot) NodesMatchingContainerLabel(dst *NodeSet, e *Expr) {
 // NodesMatchingImage adds the nodes holding an image that answers to e.
 func (s *Snapshot) NodesMatchingImage(dst *NodeSet, e *Expr) {
 	if e.re != nil {
-		for ref, p := range s.images {
-			if e.Match(ref) {
-				p.orInto(dst)
-			}
-		}
+		s.images.orMatching(dst, e)
 		return
 	}
 	for _, g := range e.alts {
