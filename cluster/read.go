@@ -209,21 +209,19 @@ func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
 	if name == "" {
 		return nil, nil, fmt.Errorf("container reference is empty: give an ID or a name: %w", ErrNotFound)
 	}
-	// A full ID (what the CLI sends after create) resolves with one map
-	// lookup per node instead of a scan of every cached container, which
-	// at 30,000 containers made each forwarded call hold c.mu for a
-	// millisecond. An ID match wins over every other kind, so a single one
-	// is the answer; several fall through to the scan's ambiguity error.
-	var byID []match
-	for _, n := range c.nodes {
+	// A full ID (what the CLI sends after create) resolves with one lookup
+	// in the ID index (c.owners) instead of a scan of every cached
+	// container, which at 30,000 containers made each forwarded call hold
+	// c.mu for a millisecond; even a map lookup in each of 1,000 nodes was
+	// 11% of the manager's CPU during create+start. An ID match wins over
+	// every other kind, so a single one is the answer; an ID on several
+	// nodes falls through to the scan's ambiguity error.
+	if n := c.ownerLocked(name); n != nil {
 		if e, ok := n.containers[name]; ok && !e.reservation {
-			byID = append(byID, match{n, e})
+			return n, e, nil
 		}
 	}
-	if len(byID) == 1 {
-		return byID[0].n, byID[0].e, nil
-	}
-	byID = byID[:0]
+	var byID []match
 	var byName, byNodeName, byAlias, byPrefix []match
 	nodeName, rest, hasSlash := strings.Cut(name, "/")
 	for _, n := range c.nodes {
