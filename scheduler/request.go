@@ -16,6 +16,12 @@ const (
 	LabelAffinities  = "com.docker.swarm.affinities"
 )
 
+// exprLabels pairs each expression label with the kind it holds.
+var exprLabels = []struct {
+	kind  Kind
+	label string
+}{{KindConstraint, LabelConstraints}, {KindAffinity, LabelAffinities}}
+
 // Environment prefixes that carry placement expressions.
 const (
 	envConstraint = "constraint:"
@@ -103,10 +109,7 @@ func ParseRequest(r *Request) (*Query, error) {
 		}
 		return nil
 	}
-	for _, src := range []struct {
-		kind  Kind
-		label string
-	}{{KindConstraint, LabelConstraints}, {KindAffinity, LabelAffinities}} {
+	for _, src := range exprLabels {
 		list, err := labelExprs(r.Labels, src.label)
 		if err != nil {
 			return nil, err
@@ -175,25 +178,19 @@ func MoveExpressions(env []string, labels map[string]string) ([]string, map[stri
 	outEnv := make([]string, 0, len(env))
 	for _, e := range env {
 		kind, text, ok := envExpr(e)
-		if !ok || kind == KindWhitelist {
-			if ok {
-				if _, err := ParseExpr(kind, text); err != nil {
-					return nil, nil, err
-				}
+		if ok {
+			if _, err := ParseExpr(kind, text); err != nil {
+				return nil, nil, err
 			}
+		}
+		if !ok || kind == KindWhitelist {
 			outEnv = append(outEnv, e)
 			continue
-		}
-		if _, err := ParseExpr(kind, text); err != nil {
-			return nil, nil, err
 		}
 		moved[kind] = append(moved[kind], text)
 	}
 	var out map[string]string
-	for _, src := range []struct {
-		kind  Kind
-		label string
-	}{{KindConstraint, LabelConstraints}, {KindAffinity, LabelAffinities}} {
+	for _, src := range exprLabels {
 		existing, err := labelExprs(labels, src.label)
 		if err != nil {
 			return nil, nil, err
