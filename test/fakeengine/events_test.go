@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -258,7 +259,7 @@ func TestEventsSinceAndFilters(t *testing.T) {
 		live, cancel := context.WithCancel(ctx)
 		defer cancel()
 		msgs, errs := cli.Events(live, events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", "container"))})
-		require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5e9, 1e6)
+		require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5*time.Second, time.Millisecond)
 		require.NoError(t, e.RenameContainer("cache", "store"))
 		select {
 		case m := <-msgs:
@@ -290,7 +291,7 @@ func TestDropAndResume(t *testing.T) {
 		msgs, errs = cli.Events(ctx, opts)
 	}
 	subscribe()
-	require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5e9, 1e6)
+	require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5*time.Second, time.Millisecond)
 	reconnects := 0
 	for i := range rounds {
 		id, err := e.RunOutside(fmt.Sprintf("c%d", i), "busybox", nil)
@@ -325,7 +326,7 @@ func TestLaggingStreamIsCut(t *testing.T) {
 	resp, err := http.Get("http://" + e.Addr() + "/events")
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5e9, 1e6)
+	require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5*time.Second, time.Millisecond)
 	// Emit more than the history holds in one critical section, so the stream
 	// cannot keep up by construction.
 	e.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
@@ -73,7 +74,7 @@ func TestStopCutsEventStreams(t *testing.T) {
 	e := startEngine(t, Options{})
 	cli := sdk(t, e)
 	_, errs := cli.Events(ctxT(t), events.ListOptions{})
-	require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5e9, 1e6)
+	require.Eventually(t, func() bool { return e.EventStreams() == 1 }, 5*time.Second, time.Millisecond)
 	e.Stop()
 	err := <-errs
 	require.Error(t, err)

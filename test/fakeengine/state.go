@@ -273,7 +273,7 @@ func sortedPorts(m map[nat.Port]struct{}) []nat.Port {
 	return ps
 }
 
-// attrsLocked are the event attributes of a container event: its labels,
+// attrs are the event attributes of a container event (caller holds e.mu): its labels,
 // then image and name (which win over labels of the same key, as in dockerd).
 func (e *Engine) attrs(c *ctr, extra ...string) map[string]string {
 	a := make(map[string]string, len(c.config.Labels)+2+len(extra)/2)
