@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -37,22 +34,13 @@ func TestDiscoveryForLog(t *testing.T) {
 func TestManagerLogsNoToken(t *testing.T) {
 	tok, err := token.Create(nil)
 	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	cfg, err := parseManage([]string{"-H", "tcp://" + addr, "--gossip-addr", "127.0.0.1:0", "token://" + tok}, noEnv, io.Discard)
+	cfg, err := parseManage([]string{"-H", "tcp://" + freeAddr(t), "--gossip-addr", "127.0.0.1:0", "token://" + tok}, noEnv, io.Discard)
 	require.NoError(t, err)
 
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- manage(ctx, cfg, logger) }()
+	logs, stop := startManager(t, cfg)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "msg=listening") },
 		10*time.Second, 10*time.Millisecond, "the manager never logged that it listens: %s", logs.String())
-	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, stop())
 
 	out := logs.String()
 	assert.Contains(t, out, "discovery=token://"+tok[:tokenShown]+"…")

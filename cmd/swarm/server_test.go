@@ -51,6 +51,39 @@ func testCerts(t *testing.T) pki.Layout {
 	return layout
 }
 
+// freeAddr is a loopback address nothing listens on at the moment.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// startManager runs manage(cfg) in the background, logging at debug level
+// into the returned buffer. stop ends it and returns manage's error; it may
+// be called more than once and also runs at cleanup.
+func startManager(t *testing.T, cfg *manageConfig) (logs *syncBuffer, stop func() error) {
+	t.Helper()
+	logs = &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- manage(ctx, cfg, logger) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return logs, stop
+}
+
 // serveSlow serves h with newHTTPServer and the given header timeout on a
 // loopback listener (TLS when tlsCfg is set) and returns its address.
 func serveSlow(t *testing.T, readHeader time.Duration, tlsCfg *tls.Config) string {
@@ -138,10 +171,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 // private key may appear in its log.
 func TestManagerLogsNoSecrets(t *testing.T) {
 	layout := testCerts(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	addr := freeAddr(t)
 	cfg, err := parseManage([]string{
 		"-l", "debug", "-H", "tcp://" + addr,
 		"--tlsverify", "--tlscacert", layout.Manager.CA, "--tlscert", layout.Manager.Cert, "--tlskey", layout.Manager.Key,
@@ -151,15 +181,7 @@ func TestManagerLogsNoSecrets(t *testing.T) {
 		"nodes://127.0.0.1:1",
 	}, noEnv, io.Discard)
 	require.NoError(t, err)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- manage(ctx, cfg, logger) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	logs, stop := startManager(t, cfg)
 
 	alice, err := tls.LoadX509KeyPair(layout.Clients["alice"].Cert, layout.Clients["alice"].Key)
 	require.NoError(t, err)
@@ -205,9 +227,7 @@ func TestManagerLogsNoSecrets(t *testing.T) {
 		resp.Body.Close()
 		t.Errorf("a client without a certificate got %s", resp.Status)
 	}
-	cancel()
-	require.NoError(t, <-done)
-	done <- nil // for the cleanup
+	require.NoError(t, stop())
 
 	out := logs.String()
 	require.Contains(t, out, "path=/images/create", "requests are logged at debug level")
