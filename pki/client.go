@@ -60,13 +60,13 @@ func (o ClientOptions) validate() error {
 	return nil
 }
 
-// EngineClientConfig builds the TLS configuration the manager uses to reach
+// engineClientConfig builds the TLS configuration the manager uses to reach
 // engines: engines must present a certificate signed by CACert whose SANs
 // cover the address they are dialled at (Go checks an IP address against
 // the IP SANs), and the manager presents Cert/Key. It returns nil, nil when
-// no engine TLS setting is given. Prefer EnginePolicy.ConfigFor, which also
-// pins the name verified to each engine's advertised address.
-func EngineClientConfig(o ClientOptions) (*tls.Config, error) {
+// no engine TLS setting is given. NewEnginePolicy is its only caller:
+// ConfigFor then pins the name verified to each engine's advertised address.
+func engineClientConfig(o ClientOptions) (*tls.Config, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ type EnginePolicy struct {
 
 // NewEnginePolicy validates o and loads its files.
 func NewEnginePolicy(o ClientOptions) (*EnginePolicy, error) {
-	cfg, err := EngineClientConfig(o)
+	cfg, err := engineClientConfig(o)
 	if err != nil {
 		return nil, err
 	}

@@ -29,14 +29,14 @@ func TestEngineClientConfigValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := EngineClientConfig(tt.opts)
+			_, err := engineClientConfig(tt.opts)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			_, err = NewEnginePolicy(tt.opts)
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
-	cfg, err := EngineClientConfig(ClientOptions{})
+	cfg, err := engineClientConfig(ClientOptions{})
 	require.NoError(t, err)
 	assert.Nil(t, cfg, "no engine TLS settings means plain engines")
 }
