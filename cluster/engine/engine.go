@@ -60,6 +60,9 @@ type Engine struct {
 	cli     *client.Client
 	pullCli *client.Client
 	http    *http.Client
+	// sdkHTTP is a client over the SDK's transport (header timeout set),
+	// for the calls decoded here rather than by the SDK.
+	sdkHTTP *http.Client
 
 	// negotiateMu guards negotiated: version negotiation is retried until
 	// a ping succeeds, because the SDK silently keeps its own default when
@@ -119,6 +122,7 @@ func Dial(addr string, opts Options) (*Engine, error) {
 		cli:     cli,
 		pullCli: pullCli,
 		http:    &http.Client{Transport: forward},
+		sdkHTTP: &http.Client{Transport: sdkTransport},
 	}, nil
 }
 
@@ -253,18 +257,6 @@ func (e *Engine) Containers(ctx context.Context) ([]container.Summary, error) {
 		return nil, fmt.Errorf("list containers on %s: %w", e.addr, err)
 	}
 	return list, nil
-}
-
-// InspectContainer inspects one container. A missing container gives an
-// error for which errdefs.IsNotFound is true.
-func (e *Engine) InspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {
-	ctx, cancel := e.call(ctx)
-	defer cancel()
-	c, err := e.cli.ContainerInspect(ctx, id)
-	if err != nil {
-		return container.InspectResponse{}, fmt.Errorf("inspect container %s on %s: %w", id, e.addr, err)
-	}
-	return c, nil
 }
 
 // Images lists the engine's images.

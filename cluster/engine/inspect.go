@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/go-connections/nat"
+)
+
+// inspectWire is the part of GET /containers/{id}/json the cluster keeps.
+// Decoding only these fields, instead of the SDK's whole InspectResponse
+// (environment, command, the full host config, graph driver data...),
+// halves the allocations of the call the manager makes most: every create,
+// forwarded start and container event inspects.
+type inspectWire struct {
+	ID, Name, Image, Path, Created string
+	Args                           []string
+	State                          *container.State
+	HostConfig                     *struct {
+		NetworkMode  container.NetworkMode
+		Links        []string
+		PortBindings nat.PortMap
+		NanoCPUs     int64
+		CPUShares    int64
+		Memory       int64
+	}
+	Config *struct {
+		Image        string
+		Labels       map[string]string
+		ExposedPorts nat.PortSet
+	}
+	Mounts          []container.MountPoint
+	NetworkSettings *struct {
+		Networks map[string]*network.EndpointSettings
+		Ports    nat.PortMap
+	}
+}
+
+// response rebuilds the SDK's shape from the kept fields.
+func (w *inspectWire) response() container.InspectResponse {
+	base := &container.ContainerJSONBase{
+		ID: w.ID, Name: w.Name, Image: w.Image, Path: w.Path, Args: w.Args, Created: w.Created,
+		State: w.State,
+	}
+	if h := w.HostConfig; h != nil {
+		base.HostConfig = &container.HostConfig{NetworkMode: h.NetworkMode, Links: h.Links, PortBindings: h.PortBindings}
+		base.HostConfig.NanoCPUs, base.HostConfig.CPUShares, base.HostConfig.Memory = h.NanoCPUs, h.CPUShares, h.Memory
+	}
+	out := container.InspectResponse{ContainerJSONBase: base, Mounts: w.Mounts}
+	if c := w.Config; c != nil {
+		out.Config = &container.Config{Image: c.Image, Labels: c.Labels, ExposedPorts: c.ExposedPorts}
+	}
+	if ns := w.NetworkSettings; ns != nil {
+		out.NetworkSettings = &container.NetworkSettings{Networks: ns.Networks}
+		out.NetworkSettings.Ports = ns.Ports
+	}
+	return out
+}
+
+// InspectContainer inspects one container and returns the fields the
+// cluster's cache keeps: ID, name, image, command, creation time, state,
+// labels, exposed ports, network mode, links, port bindings, CPU and
+// memory reservations, mounts, networks and port mappings. A missing
+// container gives an error for which errdefs.IsNotFound is true.
+func (e *Engine) InspectContainer(ctx context.Context, id string) (container.InspectResponse, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	in, err := e.inspect(ctx, id)
+	if err != nil {
+		return container.InspectResponse{}, fmt.Errorf("inspect container %s on %s: %w", id, e.addr, err)
+	}
+	return in, nil
+}
+
+func (e *Engine) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	if err := e.negotiate(ctx); err != nil {
+		return container.InspectResponse{}, err
+	}
+	u := e.url + "/v" + e.cli.ClientVersion() + "/containers/" + url.PathEscape(id) + "/json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	resp, err := e.sdkHTTP.Do(req)
+	if err != nil {
+		return container.InspectResponse{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var msg struct{ Message string }
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(body, &msg) != nil || msg.Message == "" {
+			msg.Message = http.StatusText(resp.StatusCode)
+		}
+		if kind := statusKind(resp.StatusCode); kind != nil {
+			return container.InspectResponse{}, fmt.Errorf("%s: %w", msg.Message, kind)
+		}
+		return container.InspectResponse{}, fmt.Errorf("engine answered %s: %s", resp.Status, msg.Message)
+	}
+	var w inspectWire
+	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
+		return container.InspectResponse{}, fmt.Errorf("decode inspect answer: %w", err)
+	}
+	return w.response(), nil
+}
+
+// statusKind classifies an engine's error status as the SDK does, so that
+// callers tell answers (no such container, conflict...) from failures.
+func statusKind(code int) error {
+	switch code {
+	case http.StatusNotModified:
+		return cerrdefs.ErrNotModified
+	case http.StatusBadRequest:
+		return cerrdefs.ErrInvalidArgument
+	case http.StatusUnauthorized:
+		return cerrdefs.ErrUnauthenticated
+	case http.StatusForbidden:
+		return cerrdefs.ErrPermissionDenied
+	case http.StatusNotFound:
+		return cerrdefs.ErrNotFound
+	case http.StatusConflict:
+		return cerrdefs.ErrConflict
+	case http.StatusPreconditionFailed:
+		return cerrdefs.ErrFailedPrecondition
+	case http.StatusNotImplemented:
+		return cerrdefs.ErrNotImplemented
+	case http.StatusServiceUnavailable:
+		return cerrdefs.ErrUnavailable
+	}
+	if code >= 500 {
+		return cerrdefs.ErrInternal
+	}
+	return nil
+}
