@@ -18,14 +18,24 @@ SWARM=$ROOT/bin/swarm
 log() { printf 'demo: %s\n' "$*" >&2; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 
-stop_manager() {
+# manager_pid prints the PID in $RUN/manager.pid if that process is still the
+# manager this script started (not a later process that reused the PID).
+manager_pid() {
 	local pid
 	[ -f "$RUN/manager.pid" ] || return 0
 	pid=$(tr -dc '0-9' <"$RUN/manager.pid")
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill "$pid"
+	if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$SWARM manage"; then
+		echo "$pid"
+	fi
+}
+
+stop_manager() {
+	local pid
+	pid=$(manager_pid)
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+		if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
 	fi
 	rm -f "$RUN/manager.pid"
 }
@@ -40,10 +50,11 @@ cmd_up() {
 	want=$(wc -l <"$STATE/engines.txt")
 	"$SWARM" manage -H "tcp://$ADDR" --engine-refresh-min-interval 5s --engine-refresh-max-interval 10s \
 		"file://$STATE/engines.txt" >"$RUN/manager.log" 2>&1 &
-	echo $! >"$RUN/manager.pid"
-	log "manager pid $(cat "$RUN/manager.pid"), log $RUN/manager.log"
+	local pid=$!
+	echo "$pid" >"$RUN/manager.pid"
+	log "manager pid $pid, log $RUN/manager.log"
 	for _ in $(seq 150); do
-		if ! kill -0 "$(cat "$RUN/manager.pid")" 2>/dev/null; then
+		if ! kill -0 "$pid" 2>/dev/null; then
 			tail -20 "$RUN/manager.log" >&2
 			die "the manager exited; its log is above"
 		fi
@@ -72,8 +83,10 @@ cmd_down() {
 }
 
 cmd_status() {
-	if [ -f "$RUN/manager.pid" ] && kill -0 "$(cat "$RUN/manager.pid")" 2>/dev/null; then
-		echo "manager: running (pid $(cat "$RUN/manager.pid")) on tcp://$ADDR"
+	local pid
+	pid=$(manager_pid)
+	if [ -n "$pid" ]; then
+		echo "manager: running (pid $pid) on tcp://$ADDR"
 	else
 		echo "manager: not running"
 	fi
