@@ -43,7 +43,7 @@ usage: lab.sh COMMAND
                       --tls: certificates from `swarm certs create` in STATE/certs, every
                       engine on IP:2376 with --tlsverify and no plain TCP port
   down [--purge]      stop everything by PID and remove namespaces, bridge, mounts and state
-                      (--purge also removes the cached image tarball)
+                      (--purge also removes the image cache: tarballs and registry storage)
   status              each engine, its address and whether it answers
   env                 shell lines describing the lab (engine addresses, registry, files)
   stop-engine NAME    stop one engine's dockerd (fault injection); its namespace stays
@@ -381,7 +381,7 @@ EOF
 
 # teardown removes everything an earlier run made, found by pid files, names and mounts.
 teardown() {
-	local line name ip labels idx=0 ns l m
+	local name ip labels idx=0 ns l m
 	if [ -f "$STATE/nodes.txt" ]; then
 		while read -r name ip labels; do
 			idx=$((idx + 1))
@@ -396,7 +396,7 @@ teardown() {
 		kill_cgroup "/$CGROUP_PREFIX${ns#"$NS_PREFIX"}"
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^$VETH_PREFIX[0-9]" || true); do
+	for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep "^${VETH_PREFIX}[0-9]" || true); do
 		ip link del "$l" 2>/dev/null || true
 	done
 	ip link del "$BRIDGE" 2>/dev/null || true
@@ -472,7 +472,7 @@ import_image() {
 # ensure_images IP builds the image tarball (cached by busybox binary and recipe) on the first
 # engine, loads it into every engine and makes sure the registry holds every image.
 ensure_images() {
-	local first=$1 ip tarball tmp pids=() img
+	local first=$1 ip tarball tmp pids=() pid
 	KEY=$( (sha256sum /bin/busybox; echo "recipe $RECIPE") | sha256sum | cut -c1-16)
 	tarball=$STATE/cache/images-$KEY.tar
 	mkdir -p "$STATE/cache"
@@ -498,7 +498,7 @@ ensure_images() {
 		engine_docker "$ip" load -q -i "$tarball" >/dev/null &
 		pids+=($!)
 	done
-	for img in "${pids[@]}"; do wait "$img" || die "loading $tarball into an engine failed"; done
+	for pid in "${pids[@]}"; do wait "$pid" || die "loading $tarball into an engine failed"; done
 	[ "$(cat "$STATE/cache/registry/pushed" 2>/dev/null)" = "$KEY" ] || push_images "$first"
 }
 
@@ -524,7 +524,7 @@ push_images() {
 # ---------- commands ----------
 
 cmd_up() {
-	local n=4 mode=plain t0 name ip labels idx=0 pids=()
+	local n=4 mode=plain t0 name ip labels idx=0 pids=() pid
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--nodes)
@@ -559,7 +559,7 @@ cmd_up() {
 		wait_engine "$name" "$ip" &
 		pids+=($!)
 	done <"$STATE/nodes.txt"
-	for idx in "${pids[@]}"; do wait "$idx" || die "an engine did not start; the lab is left as is for inspection (lab.sh down cleans it)"; done
+	for pid in "${pids[@]}"; do wait "$pid" || die "an engine did not start; the lab is left as is for inspection (lab.sh down cleans it)"; done
 	ensure_images "$(awk 'NR==1 {print $2}' "$STATE/nodes.txt")"
 	log "up: $n $mode engines in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')s"
 	cmd_status
