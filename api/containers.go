@@ -114,7 +114,8 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	all := boolValue(r, "all") || limit > 0 || args.Contains("status") || args.Contains("exited")
-	cs := s.cluster.Containers()
+	cs, release := s.containers()
+	defer release()
 	// The cluster lists newest first already; sorting 30,000 Containers
 	// of 500 bytes again cost more than checking the order.
 	if !sortedNewestFirst(cs) {
@@ -131,7 +132,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 			*dst = c.Summary.Created
 		}
 	}
-	gen := s.summaries.begin(cs)
+	gen := s.summaries.begin()
 	out := make([]*Container, 0, len(cs))
 	for i := range cs {
 		c := &cs[i]
@@ -156,6 +157,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.writeSummaries(w, out, gen)
+	s.summaries.end(gen, cs, len(out) == len(cs))
 }
 
 // sortedNewestFirst reports whether cs is in listing order, comparing in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -94,13 +95,21 @@ func TestListingCacheDropsRemovedContainers(t *testing.T) {
 	for i := range cs {
 		cs[i].Rev = uint64(i + 1)
 	}
-	gen := sc.begin(cs)
-	for i := range cs {
-		sc.appendSummary(nil, &cs[i], gen)
+	list := func(cs []Container) {
+		gen := sc.begin()
+		for i := range cs {
+			sc.appendSummary(nil, &cs[i], gen)
+		}
+		sc.end(gen, cs, true)
 	}
+	list(cs)
 	assert.Len(t, sc.m, len(cs))
-	sc.begin(cs[2:])
+	list(cs[2:])
 	assert.Len(t, sc.m, len(cs)-2, "entries of containers no longer listed are dropped")
+
+	gen := sc.begin()
+	sc.end(gen, cs[3:], false)
+	assert.Len(t, sc.m, len(cs)-2, "a filtered listing sweeps only a cache grown to twice the cluster")
 }
 
 func TestAppendJSONStringIsEncodingJSON(t *testing.T) {
@@ -117,4 +126,30 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+// intoCluster lists into the caller's memory, as the live cluster does.
+type intoCluster struct{ *fakeCluster }
+
+func (c intoCluster) ContainersInto(buf []Container) []Container {
+	return append(buf[:0], c.Containers()...)
+}
+
+func TestListingInRecycledMemory(t *testing.T) {
+	f := psCluster()
+	for i := range f.containers {
+		f.containers[i].Rev = uint64(i + 1)
+	}
+	s, err := New(Config{Cluster: intoCluster{f}, Version: "test"})
+	require.NoError(t, err)
+	_, ok := s.cluster.(containersInto)
+	require.True(t, ok)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	want := encodedListing(t, f.containers)
+	for range 3 {
+		code, body := do(t, srv, http.MethodGet, "/v1.41/containers/json?all=1", "")
+		require.Equal(t, http.StatusOK, code)
+		assert.Equal(t, want, body)
+	}
 }

@@ -111,14 +111,23 @@ func (c *Cluster) Nodes() []Node {
 
 // Containers lists every container on every node (unhealthy ones too),
 // newest first. In-flight creates are not listed.
-func (c *Cluster) Containers() []Container {
+func (c *Cluster) Containers() []Container { return c.ContainersInto(nil) }
+
+// ContainersInto is Containers reusing buf's memory: buf's elements are
+// overwritten, and the result may share buf's array. A caller listing
+// 30,000 containers again and again (the API) saves allocating and
+// collecting 17 MB per listing.
+func (c *Cluster) ContainersInto(buf []Container) []Container {
 	c.mu.Lock()
 	now := c.cfg.Now()
 	total := 0
 	for _, n := range c.nodes {
 		total += len(n.containers)
 	}
-	out := make([]Container, 0, total)
+	out := buf[:0]
+	if cap(out) < total {
+		out = make([]Container, 0, total)
+	}
 	for _, n := range c.sortedNodesLocked() {
 		view := c.nodeViewLocked(n)
 		aliases := linkAliases(n)
