@@ -94,6 +94,18 @@ func (c *Candidates) Drop(s *NodeSet, reason string) {
 	c.count(reason, removed)
 }
 
+// decision starts the Decision for the candidates: filtered nodes passed
+// the filters, feasible of them also fit the reservation, and the
+// exclusions counted so far explain the rest.
+func (c *Candidates) decision(snap *Snapshot, filtered, feasible int) Decision {
+	d := Decision{Version: snap.Version(), Nodes: snap.Len(), Feasible: feasible,
+		NoResources: filtered > 0 && feasible == 0}
+	if len(c.excl) > 0 {
+		d.Exclusions = append([]Exclusion(nil), c.excl...)
+	}
+	return d
+}
+
 // removeOne drops one candidate for reason.
 func (c *Candidates) removeOne(i int32, reason string) {
 	c.set.remove(i)

@@ -82,30 +82,30 @@ func (s *Scheduler) Schedule(snap *Snapshot, req *Request, rnd *rand.Rand) (Deci
 func (s *Scheduler) ScheduleQuery(snap *Snapshot, q *Query, rnd *rand.Rand) Decision {
 	c := s.pool.Get().(*Candidates)
 	defer s.pool.Put(c)
-	if len(q.Soft) > 0 {
-		d := s.hardFilter(snap, q, c, true)
-		if d.Feasible > 0 {
-			d.IgnoredSoft = s.applySoft(snap, q, c)
-			d.Node = snap.nodes[s.pick(snap, q, c, rnd, false)]
+	filtered := s.hardFilter(snap, q, c)
+	var best int32
+	var feasible int
+	var ignored []string
+	if len(q.Soft) == 0 {
+		// The reservation check rides along with the strategy's pass
+		// over the candidates.
+		best = s.pick(snap, q, c, rnd, true)
+		feasible = c.Len()
+	} else {
+		// Soft expressions narrow the set that fits, so the reservation
+		// check comes first.
+		s.applyFit(snap, q, c)
+		feasible = c.Len()
+		if feasible > 0 {
+			ignored = s.applySoft(snap, q, c)
 		}
-		return d
+		best = s.pick(snap, q, c, rnd, false)
 	}
-	// Without soft expressions the reservation check rides along with
-	// the strategy's pass over the candidates.
-	d := s.hardFilter(snap, q, c, false)
-	if d.Feasible == 0 {
-		return d
+	d := c.decision(snap, filtered, feasible)
+	d.IgnoredSoft = ignored
+	if best >= 0 {
+		d.Node = snap.nodes[best]
 	}
-	best := s.pick(snap, q, c, rnd, true)
-	if len(c.excl) > len(d.Exclusions) {
-		d.Exclusions = append([]Exclusion(nil), c.excl...)
-	}
-	d.Feasible = c.Len()
-	if best < 0 {
-		d.NoResources = true
-		return d
-	}
-	d.Node = snap.nodes[best]
 	return d
 }
 
@@ -120,7 +120,9 @@ func (s *Scheduler) Feasible(snap *Snapshot, req *Request) ([]*Node, Decision, e
 	}
 	c := s.pool.Get().(*Candidates)
 	defer s.pool.Put(c)
-	d := s.hardFilter(snap, q, c, true)
+	filtered := s.hardFilter(snap, q, c)
+	s.applyFit(snap, q, c)
+	d := c.decision(snap, filtered, c.Len())
 	out := make([]*Node, 0, d.Feasible)
 	c.set.each(func(i int32) bool {
 		out = append(out, snap.nodes[i])
@@ -129,21 +131,12 @@ func (s *Scheduler) Feasible(snap *Snapshot, req *Request) ([]*Node, Decision, e
 	return out, d, nil
 }
 
-// hardFilter narrows c to the nodes that pass every hard filter and fit
-// the reservation, and starts the decision with the exclusion counts.
-func (s *Scheduler) hardFilter(snap *Snapshot, q *Query, c *Candidates, fit bool) Decision {
+// hardFilter narrows c to the nodes that pass every hard filter and
+// returns how many do.
+func (s *Scheduler) hardFilter(snap *Snapshot, q *Query, c *Candidates) int {
 	c.reset(snap)
-	d := Decision{Version: snap.Version(), Nodes: snap.Len()}
 	s.applyFilters(snap, q, c)
-	if fit && c.Len() > 0 && (q.NanoCPUs > 0 || q.Memory > 0) {
-		s.applyFit(snap, q, c)
-		d.NoResources = c.Len() == 0
-	}
-	if len(c.excl) > 0 {
-		d.Exclusions = append([]Exclusion(nil), c.excl...)
-	}
-	d.Feasible = c.Len()
-	return d
+	return c.Len()
 }
 
 // applyFilters runs the chain, through the indexes where a filter has
@@ -169,6 +162,9 @@ func (s *Scheduler) applyFilters(snap *Snapshot, q *Query, c *Candidates) {
 
 // applyFit drops the candidates without room for the reservation.
 func (s *Scheduler) applyFit(snap *Snapshot, q *Query, c *Candidates) {
+	if c.Len() == 0 || (q.NanoCPUs <= 0 && q.Memory <= 0) {
+		return
+	}
 	c.filter = resourcesFilter
 	reason := "" // formatted on the first exclusion only
 	for wi, w := range c.set.w {
