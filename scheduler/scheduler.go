@@ -112,7 +112,8 @@ func (s *Scheduler) ScheduleQuery(snap *Snapshot, q *Query, rnd *rand.Rand) Deci
 // Feasible returns, in slot order, the nodes that pass every hard filter
 // and have room for the reservation, before soft expressions and the
 // strategy narrow them; the Decision (Node nil) counts the exclusions.
-// It serves dry runs and tests.
+// Only tests call it: the filters' tests hold each Check to its Narrow
+// through it.
 func (s *Scheduler) Feasible(snap *Snapshot, req *Request) ([]*Node, Decision, error) {
 	q, err := ParseRequest(req)
 	if err != nil {
