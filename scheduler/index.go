@@ -231,9 +231,9 @@ func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
 	}
 }
 
-// nameEntry adds (or removes) slot i under a container name, ID or image
-// ref, and
-// keeps the text index in step with the values that have a posting.
+// nameEntry adds (or removes) slot i under a node name, container name,
+// container ID or image ref, and keeps the text index in step with the
+// values that have a posting.
 func (s *Snapshot) nameEntry(m postings, text *textIndex, v string, i int32, add bool) {
 	if add {
 		if _, ok := m[v]; !ok {
