@@ -18,12 +18,16 @@ func (l *listFlag) Set(v string) error {
 // splitInterleaved lets flags follow positional arguments, as classic swarm
 // users wrote `swarm manage token://x -H tcp://0.0.0.0:2375`: it returns the
 // arguments reordered so that every flag comes before the first positional
-// one. boolFlags names the flags that take no value.
+// one; after "--" nothing is a flag. boolFlags names the flags that take no
+// value.
 func splitInterleaved(args []string, boolFlags map[string]bool) []string {
 	var flags, positional []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
+			// Keep the "--" so the flag package takes what follows as
+			// positional even when it starts with "-".
+			flags = append(flags, "--")
 			positional = append(positional, args[i+1:]...)
 			break
 		}
