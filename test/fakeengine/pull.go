@@ -114,26 +114,6 @@ func progressBar(cur, total int64) string {
 	return fmt.Sprintf("[%s]  %.3fMB/%.3fMB", bar, float64(cur)/1e6, float64(total)/1e6)
 }
 
-// PullImage models an outside `docker pull ref`: the image is added and a
-// pull event emitted. It honours Options.Registry.
-func (e *Engine) PullImage(ref string) error {
-	norm, err := normalizeRef(ref)
-	if err != nil {
-		return err
-	}
-	if e.registry != nil && !e.registry[norm] {
-		return errf(http.StatusNotFound, "pull access denied for %s, repository does not exist", norm)
-	}
-	named, _ := reference.ParseNormalizedNamed(norm)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, err := e.addImageLocked(norm); err != nil {
-		return err
-	}
-	e.emitLocked(events.ImageEventType, events.ActionPull, norm, map[string]string{"name": reference.FamiliarName(named)})
-	return nil
-}
-
 // deleteImage serves DELETE /images/{name}: untag a reference, and delete the
 // image once its last reference goes (409 if a container uses it, unless force).
 func (e *Engine) deleteImage(w http.ResponseWriter, r *http.Request) {
