@@ -1,7 +1,8 @@
 // Command swarm is the one binary of the project: `manage` runs the
 // cluster manager, `join` runs a node agent, `create` makes a discovery
-// token, `list` prints a cluster's engines. This package only wires flags
-// to constructors; behaviour lives in the packages it calls.
+// token, `list` prints a cluster's engines, `certs create` issues the TLS
+// certificates. This package only wires flags to constructors; behaviour
+// lives in the packages it calls.
 package main
 
 import (
