@@ -127,16 +127,7 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 			fail(c.refreshObjects(ctx, n, what))
 		}
 	}
-	todo := w.order[:0]
-	c.mu.Lock()
-	for _, id := range w.order {
-		e, ok := n.containers[id]
-		if ok && !e.reservation && !e.partial && (e.seq > w.inspect[id] || w.created[id]) {
-			continue // already read after its events arrived, or created
-		}
-		todo = append(todo, id)
-	}
-	c.mu.Unlock()
+	todo := c.needInspect(ctx, n, &w)
 	var applies []func() bool
 	for _, id := range todo {
 		apply, err := c.fetch(ctx, n, id)
@@ -166,4 +157,50 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 	for _, it := range batch {
 		c.hub.publish(Event{Message: it.m, Node: view})
 	}
+}
+
+// needInspect lists the containers of w the cache cannot answer for: those
+// not read after their events arrived, except those whose only event is
+// their creation and which are cached. A create event of a container the
+// cache does not know yet usually belongs to a create of ours still
+// waiting for the engine's answer or its inspect (node.creating): those
+// are waited for first, since they store exactly that inspect.
+func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
+	var todo []string
+	var waits []chan struct{}
+	check := func() {
+		todo, waits = todo[:0], waits[:0]
+		unknownCreate := false
+		for _, id := range w.order {
+			e, ok := n.containers[id]
+			if ok && !e.reservation && !e.partial && (e.seq > w.inspect[id] || w.created[id]) {
+				continue // already read after its events arrived, or created
+			}
+			todo = append(todo, id)
+			_, dead := n.tombs[id]
+			unknownCreate = unknownCreate || (!ok && w.created[id] && !dead)
+		}
+		if unknownCreate {
+			for res := range n.creating {
+				waits = append(waits, res.settled)
+			}
+		}
+	}
+	c.mu.Lock()
+	check()
+	c.mu.Unlock()
+	if len(waits) == 0 {
+		return todo
+	}
+	for _, ch := range waits {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return todo
+		}
+	}
+	c.mu.Lock()
+	check()
+	c.mu.Unlock()
+	return todo
 }

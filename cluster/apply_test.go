@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/scheduler"
 )
 
 // countingEngine answers inspects from a fixed state and counts the calls
@@ -101,4 +104,38 @@ func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCreateEventWaitsForOurCreateInsteadOfInspecting(t *testing.T) {
+	c := bareCluster(t, 1)
+	res, hasImage, err := c.reserve(&scheduler.Request{Name: "web", Image: "busybox:latest"}, nil)
+	require.NoError(t, err)
+	require.True(t, hasImage, "no pull: the create is registered as under way")
+	eng := &countingEngine{state: container.StateRunning}
+	res.n.eng = eng
+	c.seq.Store(100)
+
+	done, started := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		close(started)
+		c.handleEvents(context.Background(), res.n, []received{{events.Message{Type: events.ContainerEventType,
+			Action: events.ActionCreate, Actor: events.Actor{ID: "id-web"}}, 5}})
+	}()
+	<-started
+	runtime.Gosched() // let the applier reach the container before the create settles
+	// What createOn does once the engine answered and the inspect is in.
+	c.mu.Lock()
+	e := fromInspect(inspectFixture("web", container.StateCreated, nil, nil))
+	e.seq = 101
+	c.dropReservationLocked(res)
+	c.storeLocked(res.n, e)
+	res.settleLocked()
+	c.mu.Unlock()
+	<-done
+
+	assert.Zero(t, eng.inspects.Load(), "the create's own inspect answers for its create event")
+	got, err := c.Container("web")
+	require.NoError(t, err)
+	assert.Equal(t, container.StateCreated, got.Summary.State)
 }

@@ -37,7 +37,7 @@ func (c *Cluster) fullSync(ctx context.Context, n *node) error {
 	for _, s := range list {
 		listed[s.ID] = true
 		e, ok := n.containers[s.ID]
-		if !ok || e.reservation || e.summary.State != s.State || e.summary.Image != s.Image ||
+		if !ok || e.reservation || e.partial || e.summary.State != s.State || e.summary.Image != s.Image ||
 			!sameNames(e, s.Names) {
 			stale = append(stale, s.ID)
 		}

@@ -37,6 +37,18 @@ type reservation struct {
 	nodeName string // n.name at reservation time, readable without the lock
 	id       string // "creating-<seq>", never an engine ID
 	name     string
+	// settled, when not nil, is closed once the create's outcome is in the
+	// cache (see node.creating).
+	settled chan struct{}
+}
+
+// settleLocked ends res's stay in n.creating. Callers hold c.mu.
+func (res *reservation) settleLocked() {
+	if res.settled != nil {
+		delete(res.n.creating, res)
+		close(res.settled)
+		res.settled = nil
+	}
 }
 
 // CreateContainer places and creates one container. Placement and the
@@ -164,7 +176,14 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 		c.names[r.Name] = res.id
 	}
 	c.putNodeLocked(n)
-	return res, nodeHasImage(d.Node, r.Image), nil
+	hasImage := nodeHasImage(d.Node, r.Image)
+	if hasImage {
+		// No pull: the engine call follows at once, and the applier may
+		// wait for it (node.creating).
+		res.settled = make(chan struct{})
+		n.creating[res] = true
+	}
+	return res, hasImage, nil
 }
 
 // imageSomewhereLocked reports whether any healthy node has the image.
@@ -244,6 +263,7 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		c.names[e.name] = id
 	}
 	c.putNodeLocked(n)
+	res.settleLocked()
 	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(linkAliases(n), c.cfg.Now())}
 	c.mu.Unlock()
 	return out, nil
@@ -255,6 +275,7 @@ func (c *Cluster) unreserve(res *reservation) {
 	defer c.mu.Unlock()
 	c.dropReservationLocked(res)
 	c.putNodeLocked(res.n)
+	res.settleLocked()
 }
 
 func (c *Cluster) dropReservationLocked(res *reservation) {

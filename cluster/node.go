@@ -67,9 +67,14 @@ type node struct {
 	synced     bool
 	skew       time.Duration // engine clock minus ours
 	containers map[string]*entry
-	counts     nodeCounts // totals of containers, see counts.go
-	tombs      map[string]time.Time
-	images     []image.Summary
+	// creating holds the creates whose engine call (and then inspect) is
+	// under way without a pull first: the create event of a container the
+	// cache does not know yet is most likely theirs, and its inspect is
+	// the one they are about to store.
+	creating map[*reservation]bool
+	counts   nodeCounts // totals of containers, see counts.go
+	tombs    map[string]time.Time
+	images   []image.Summary
 	// imageViews is images as placement sees them, built from
 	// imageViewsOf (the listing they were made from).
 	imageViews   []*scheduler.Image
@@ -95,6 +100,7 @@ func newNode(addr string, now time.Time) *node {
 		wake:       make(chan struct{}, 1),
 		resync:     make(chan struct{}, 1),
 		containers: make(map[string]*entry),
+		creating:   make(map[*reservation]bool),
 		tombs:      make(map[string]time.Time),
 	}
 }
