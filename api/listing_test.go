@@ -153,3 +153,32 @@ func TestListingInRecycledMemory(t *testing.T) {
 		assert.Equal(t, want, body)
 	}
 }
+
+func TestConcurrentListingsShareTheCache(t *testing.T) {
+	f := psCluster()
+	for i := range f.containers {
+		f.containers[i].Rev = uint64(i + 1)
+	}
+	s, err := New(Config{Cluster: intoCluster{f}, Version: "test"})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	want := encodedListing(t, f.containers)
+	bodies := make(chan string, 8)
+	for range cap(bodies) {
+		go func() {
+			resp, err := srv.Client().Get(srv.URL + "/v1.41/containers/json?all=1")
+			if err != nil {
+				bodies <- err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			var b bytes.Buffer
+			_, _ = b.ReadFrom(resp.Body)
+			bodies <- b.String()
+		}()
+	}
+	for range cap(bodies) {
+		assert.Equal(t, want, <-bodies)
+	}
+}
