@@ -17,7 +17,7 @@ import (
 // host open, as many concurrent docker CLIs would.
 func newClient(conns int) *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        conns,
+		MaxIdleConns:        0, // no total cap: triggerEvents talks to 1,000 engines
 		MaxIdleConnsPerHost: conns,
 		DisableCompression:  true,
 		IdleConnTimeout:     time.Minute,
