@@ -376,8 +376,9 @@ func constrained(eps []Endpoint, exprs []string) ([]Endpoint, error) {
 			var matched bool
 			if e.Key == "node" {
 				matched = e.Match(ep.Node.Name) || e.Match(ep.Node.ID)
-			} else if v, has := ep.Node.Labels[e.Key]; has {
-				matched = e.Match(v)
+			} else {
+				// A missing label matches as "", as in the constraint filter.
+				matched = e.Match(ep.Node.Labels[e.Key])
 			}
 			ok = ok && e.Holds(matched)
 		}
