@@ -30,6 +30,8 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+
+	"github.com/swarmlab/swarm/pki"
 )
 
 // Defaults used when Options leaves a field zero.
@@ -199,7 +201,9 @@ func (e *Engine) negotiate(ctx context.Context) error {
 	}
 	ping, err := e.cli.Ping(ctx)
 	if err != nil {
-		return err
+		// A TLS failure names the address, the certificate's SANs and the
+		// command that fixes it; other errors pass through unchanged.
+		return pki.ExplainVerifyError(e.addr, err)
 	}
 	e.cli.NegotiateAPIVersionPing(ping)
 	e.negotiated = true
