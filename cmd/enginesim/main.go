@@ -44,6 +44,7 @@ type config struct {
 	BasePort     int    // 0: each engine takes a free port
 	AddrsFile    string
 	EventHistory int
+	Pprof        string // loopback address for runtime profiles, or ""
 }
 
 func main() {
@@ -67,6 +68,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "enginesim: %v\n", err)
 		return 1
 	}
+	if cfg.Pprof != "" {
+		stopPprof, err := startPprof(cfg.Pprof)
+		if err != nil {
+			fmt.Fprintf(stderr, "enginesim: %v\n", err)
+			return 2
+		}
+		defer stopPprof()
+	}
 	sim, err := startSim(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "enginesim: %v\n", err)
@@ -89,13 +98,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	listen := fs.String("listen", "127.0.0.1:23750", "IP:BASEPORT; engine i listens on BASEPORT+i (port 0: any free ports)")
 	addrs := fs.String("addrs-file", "", "file to write one host:port per line to, for file:// discovery (required)")
 	history := fs.Int("event-history", 64, "events each engine keeps to replay for a since= query (memory per engine)")
+	pprofAddr := fs.String("pprof", "", "serve Go runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6061")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag, see -h", fs.Arg(0))
 	}
-	cfg := &config{Engines: *engines, PerEngine: *per, Latency: *latency, AddrsFile: *addrs, EventHistory: *history}
+	cfg := &config{Engines: *engines, PerEngine: *per, Latency: *latency, AddrsFile: *addrs, EventHistory: *history, Pprof: *pprofAddr}
 	var err error
 	if cfg.Labels, err = parseLabels(*labels); err != nil {
 		return nil, err

@@ -249,11 +249,33 @@ func raiseFileLimit() error {
 	return nil
 }
 
-// profiler collects CPU profiles of the manager in the background.
+// profiler collects CPU profiles of one process (the manager, or the
+// simulator with prefix "sim-") in the background.
 type profiler struct {
 	dir, addr string
 	seconds   int
 	log       io.Writer
+	prefix    string // of the profile file names
+}
+
+// profilers profiles several processes over the same interval.
+type profilers []profiler
+
+// start begins the profile named name in every process; the returned
+// channel closes when all are written.
+func (ps profilers) start(name string) <-chan struct{} {
+	done := make(chan struct{})
+	var each []<-chan struct{}
+	for _, p := range ps {
+		each = append(each, p.start(name))
+	}
+	go func() {
+		defer close(done)
+		for _, c := range each {
+			<-c
+		}
+	}()
+	return done
 }
 
 // start begins a CPU profile named name ("heap": a heap profile); wait for the returned channel to
@@ -261,7 +283,7 @@ type profiler struct {
 // time). With no directory it does nothing.
 func (p profiler) start(name string) <-chan struct{} {
 	done := make(chan struct{})
-	if p.dir == "" {
+	if p.dir == "" || p.addr == "" {
 		close(done)
 		return done
 	}
@@ -279,7 +301,7 @@ func (p profiler) start(name string) <-chan struct{} {
 		defer resp.Body.Close()
 		data, err := io.ReadAll(resp.Body)
 		if err == nil {
-			err = os.WriteFile(filepath.Join(p.dir, name+".pprof"), data, 0o644)
+			err = os.WriteFile(filepath.Join(p.dir, p.prefix+name+".pprof"), data, 0o644)
 		}
 		if err != nil {
 			fmt.Fprintf(p.log, "bench: profile %s: %v\n", name, err)

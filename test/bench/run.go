@@ -69,11 +69,21 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	addrsFile := filepath.Join(dir, "engines.txt")
 	simOut, simW := io.Pipe()
 	defer simW.Close()
-	sim, err := startProc("enginesim", o.SimBin, []string{
+	simArgs := []string{
 		"--engines", fmt.Sprint(o.Engines), "--containers-per-engine", fmt.Sprint(o.PerEngine),
 		"--labels", "model=i5|i7|xeon,zone=east|west", "--latency", o.Latency.String(),
 		"--listen", "127.0.0.1:0", "--addrs-file", addrsFile,
-	}, simW, o.Log)
+	}
+	simPprof := ""
+	if o.ProfileDir != "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		simPprof = fmt.Sprintf("127.0.0.1:%d", port)
+		simArgs = append(simArgs, "--pprof", simPprof)
+	}
+	sim, err := startProc("enginesim", o.SimBin, simArgs, simW, o.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +138,10 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "5. manager heap per container", Value: float64(res.HeapUsed) / float64(total), Unit: "B/container",
 		Target: "-", Met: true, Conditions: fmt.Sprintf("HeapInuse %.1f MiB after GC ÷ %d tracked containers (includes per-engine state)", mib(res.HeapUsed), total)})
 
-	prof := profiler{dir: o.ProfileDir, addr: pprofAddr, seconds: o.ProfileSeconds, log: o.Log}
+	prof := profilers{
+		{dir: o.ProfileDir, addr: pprofAddr, seconds: o.ProfileSeconds, log: o.Log},
+		{dir: o.ProfileDir, addr: simPprof, seconds: o.ProfileSeconds, log: o.Log, prefix: "sim-"},
+	}
 	if o.ProfileDir != "" {
 		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
 			return nil, fmt.Errorf("--profile-dir: %w", err)
