@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"strings"
+	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/versions"
 )
@@ -36,6 +38,9 @@ type work struct {
 	// created holds containers whose only events in the batch are
 	// "create": any inspect of them already says at least as much.
 	created map[string]bool
+	// events holds each container's events of the batch, oldest first,
+	// to tell whether a cached inspect already reflects them (covered).
+	events  map[string][]events.Message
 	order   []string // inspect's keys, first seen first
 	destroy []string
 	objects map[string]bool // "images", "networks", "volumes"
@@ -52,6 +57,7 @@ func (w *work) add(it received) {
 			w.created[id] = false
 		}
 		w.inspect[id] = max(w.inspect[id], it.seq)
+		w.events[id] = append(w.events[id], m)
 	}
 	switch m.Type {
 	case events.ContainerEventType:
@@ -103,6 +109,7 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 		listsContainers: versions.LessThan(apiVersion, "1.28"),
 		inspect:         make(map[string]uint64),
 		created:         make(map[string]bool),
+		events:          make(map[string][]events.Message),
 		objects:         make(map[string]bool),
 	}
 	for _, it := range batch {
@@ -164,7 +171,9 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 // their creation and which are cached. A create event of a container the
 // cache does not know yet usually belongs to a create of ours still
 // waiting for the engine's answer or its inspect (node.creating): those
-// are waited for first, since they store exactly that inspect.
+// are waited for first, since they store exactly that inspect; so are
+// inspects of the batch's containers under way and requested after their
+// events arrived.
 func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 	var todo []string
 	var waits []chan struct{}
@@ -173,8 +182,18 @@ func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 		unknownCreate := false
 		for _, id := range w.order {
 			e, ok := n.containers[id]
-			if ok && !e.reservation && !e.partial && (e.seq > w.inspect[id] || w.created[id]) {
-				continue // already read after its events arrived, or created
+			if ok && !e.reservation && (w.created[id] || !e.partial && (e.seq > w.inspect[id] || coveredAll(e, w.events[id]))) {
+				// Already read after its events arrived or, by the
+				// engine's own timestamps, after they happened; or only
+				// created (a partial entry then has its lazyInspect).
+				continue
+			}
+			if f := n.fetchingAfter(id, w.inspect[id]); f != nil {
+				// An inspect requested after these events arrived (the
+				// API's refresh after a forwarded start, say) is under
+				// way: its answer will do.
+				waits = append(waits, f.done)
+				continue
 			}
 			todo = append(todo, id)
 			_, dead := n.tombs[id]
@@ -203,4 +222,99 @@ func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 	check()
 	c.mu.Unlock()
 	return todo
+}
+
+// fetching is one inspect under way (fetch), numbered like the cache's
+// data; done closes once its answer was applied or it failed.
+type fetching struct {
+	seq  uint64
+	done chan struct{}
+}
+
+// fetchingAfter is an inspect of id under way that was requested after
+// seq, or nil. Callers hold Cluster.mu.
+func (n *node) fetchingAfter(id string, seq uint64) *fetching {
+	for _, f := range n.fetching[id] {
+		if f.seq > seq {
+			return f
+		}
+	}
+	return nil
+}
+
+// endFetchLocked forgets f and wakes its waiters. Callers hold Cluster.mu.
+func (n *node) endFetchLocked(id string, f *fetching) {
+	fs := n.fetching[id]
+	for i, g := range fs {
+		if g == f {
+			fs = append(fs[:i], fs[i+1:]...)
+			break
+		}
+	}
+	if len(fs) == 0 {
+		delete(n.fetching, id)
+	} else {
+		n.fetching[id] = fs
+	}
+	close(f.done)
+}
+
+// coverWindow bounds how long after a container's StartedAt (FinishedAt)
+// the engine logs the start (die, stop) event of that same start (stop):
+// dockerd sets the time, then logs the event, microseconds apart.
+const coverWindow = time.Second
+
+// coveredAll reports whether e, read from an inspect, already reflects
+// every one of evs.
+func coveredAll(e *entry, evs []events.Message) bool {
+	for _, m := range evs {
+		if !covered(e, m) {
+			return false
+		}
+	}
+	return len(evs) > 0
+}
+
+// covered reports whether the inspect e was built from already reflects
+// event m, judged by the engine's clock alone (no skew involved): the
+// inspect was answered after the container's StartedAt and FinishedAt, so
+// it reflects every event logged before them (a start's network connects
+// come before its StartedAt); and dockerd logs start right after setting
+// StartedAt, die and stop right after FinishedAt, so such an event within
+// coverWindow of a state that still matches belongs to the transition the
+// inspect shows. Anything else (pause, rename, a second start) is not
+// covered and is inspected.
+func covered(e *entry, m events.Message) bool {
+	t := eventNano(m)
+	if t <= 0 {
+		return false // engines stamp every event; without one, inspect
+	}
+	started, finished := nanoOf(e.startedAt), nanoOf(e.finishedAt)
+	if t <= max(started, finished) {
+		return true
+	}
+	if m.Type != events.ContainerEventType {
+		return false
+	}
+	switch e.summary.State {
+	case container.StateRunning:
+		if m.Action == events.ActionStart || m.Action == events.ActionRestart {
+			return started > 0 && t-started <= int64(coverWindow)
+		}
+	case container.StateExited, container.StateDead:
+		if m.Action == events.ActionDie || m.Action == events.ActionStop {
+			return finished > 0 && t-finished <= int64(coverWindow)
+		}
+	}
+	return false
+}
+
+// nanoOf is t in Unix nanoseconds, 0 for the engine's zero time
+// ("0001-01-01T00:00:00Z", never started or finished), whose UnixNano
+// would overflow.
+func nanoOf(t time.Time) int64 {
+	if t.Year() < 1970 {
+		return 0
+	}
+	return t.UnixNano()
 }

@@ -110,19 +110,31 @@ func (c *Cluster) inspect(ctx context.Context, n *node, id string) error {
 // returned func must be called with c.mu held and reports whether
 // anything placement sees changed (the caller then puts the node).
 func (c *Cluster) fetch(ctx context.Context, n *node, id string) (func() bool, error) {
-	seq := c.nextSeq()
+	f := &fetching{seq: c.nextSeq(), done: make(chan struct{})}
+	c.mu.Lock()
+	n.fetching[id] = append(n.fetching[id], f)
+	c.mu.Unlock()
 	cctx, cancel := c.callCtx(ctx)
 	in, err := n.eng.InspectContainer(cctx, id)
 	cancel()
 	if cerrdefs.IsNotFound(err) {
-		return func() bool { return c.removeLocked(n, id, seq) }, nil
+		return func() bool {
+			defer n.endFetchLocked(id, f)
+			return c.removeLocked(n, id, f.seq)
+		}, nil
 	}
 	if err != nil {
+		c.mu.Lock()
+		n.endFetchLocked(id, f)
+		c.mu.Unlock()
 		return nil, err
 	}
 	e := fromInspect(in)
-	e.seq = seq
-	return func() bool { return c.storeLocked(n, e) }, nil
+	e.seq = f.seq
+	return func() bool {
+		defer n.endFetchLocked(id, f)
+		return c.storeLocked(n, e)
+	}, nil
 }
 
 // storeLocked puts e in n's cache unless newer data is already there or

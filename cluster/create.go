@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -142,10 +143,7 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 	if err != nil {
 		return nil, false, fmt.Errorf("create container: %w", err)
 	}
-	d, err := c.cfg.Scheduler.Schedule(c.snap, &r, c.cfg.Rand)
-	if err != nil {
-		return nil, false, fmt.Errorf("create container: %w", err)
-	}
+	d := c.cfg.Scheduler.ScheduleQuery(c.snap, q, c.cfg.Rand)
 	if d.Node == nil {
 		return nil, false, &NoFitError{Explanation: d.Explain()}
 	}
@@ -233,19 +231,15 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		}
 		return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
 	}
+	// No inspect here: the request says everything placement needs (name,
+	// labels, ports, resources, image), and a `docker run` inspects the
+	// container anyway when its start is forwarded (Refresh). The entry is
+	// partial until an inspect fills in what only the engine knows (the
+	// image's default command, its ID, mounts); lazyInspect makes sure one
+	// happens for a container that is created but never started.
 	seq := c.nextSeq()
-	cctx, cancel = c.callCtx(ctx)
-	in, ierr := n.eng.InspectContainer(cctx, id)
-	cancel()
-	var e *entry
-	if ierr == nil {
-		e = fromInspect(in)
-	} else {
-		// Created but not inspectable right now: keep what we know so
-		// the name and ports stay claimed; the next sync fills the rest.
-		e = placeholder(id, res.name, cfg, host)
-		signal(n.resync)
-	}
+	e := placeholder(id, res.name, cfg, host)
+	e.summary.Created = c.cfg.Now().Unix()
 	e.seq = seq
 	c.mu.Lock()
 	if e.name == res.name && c.names[res.name] == res.id {
@@ -266,7 +260,32 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	res.settleLocked()
 	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(linkAliases(n), c.cfg.Now())}
 	c.mu.Unlock()
+	c.lazyInspect(n, id)
 	return out, nil
+}
+
+// lazyInspectDelay is how long a container created through the manager may
+// stay partial (built from its create request) before it is inspected on
+// its own. A `docker run` starts it well within that, and the start's
+// refresh inspects it, so the common path costs one inspect, not two.
+const lazyInspectDelay = time.Second
+
+// lazyInspect inspects container id on n after lazyInspectDelay unless an
+// inspect filled its entry meanwhile. A failure asks for a full sync.
+func (c *Cluster) lazyInspect(n *node, id string) {
+	time.AfterFunc(lazyInspectDelay, func() {
+		c.mu.Lock()
+		e, ok := n.containers[id]
+		pending := ok && e.partial && !c.stopped && c.nodes[n.addr] == n
+		c.mu.Unlock()
+		if !pending {
+			return
+		}
+		if err := c.inspect(c.ctx, n, id); err != nil && c.ctx.Err() == nil {
+			c.log.Info("inspect of a new container failed; resyncing", "addr", n.addr, "container", id, "err", err)
+			signal(n.resync)
+		}
+	})
 }
 
 // unreserve releases a failed create's reservation.
@@ -283,11 +302,37 @@ func (c *Cluster) dropReservationLocked(res *reservation) {
 	c.releaseNameLocked(res.name, res.id)
 }
 
-// placeholder is a cache entry built from the request alone.
+// placeholder is a cache entry built from the create request alone,
+// marked partial so that the next event or sync inspects it. Links are
+// given as the engine stores them ("/target:/name/alias"), so that the
+// aliases resolve at once.
 func placeholder(id, name string, cfg *container.Config, host *container.HostConfig) *entry {
+	h := *host
+	h.Links = make([]string, 0, len(host.Links))
+	for _, l := range host.Links {
+		if name == "" {
+			break // the engine picks the name: the inspect brings the aliases
+		}
+		target, alias, ok := strings.Cut(l, ":")
+		if !ok {
+			alias = target
+		}
+		target, alias = strings.TrimPrefix(target, "/"), strings.TrimPrefix(alias, "/")
+		if !strings.Contains(alias, "/") {
+			alias = name + "/" + alias
+		}
+		h.Links = append(h.Links, "/"+target+":/"+alias)
+	}
+	// The command as far as the request says; the image's default, when
+	// the request has none, comes with the inspect.
+	var path string
+	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	if len(args) > 0 {
+		path, args = args[0], args[1:]
+	}
 	e := fromInspect(container.InspectResponse{
 		ContainerJSONBase: &container.ContainerJSONBase{
-			ID: id, Name: "/" + name, HostConfig: host,
+			ID: id, Name: "/" + name, HostConfig: &h, Path: path, Args: args,
 			State: &container.State{Status: container.StateCreated},
 		},
 		Config: cfg,

@@ -69,3 +69,26 @@ func TestCreateRetriesOnAnotherNode(t *testing.T) {
 		}
 	}
 }
+
+// A create costs no inspect: the cache entry comes from the request, and
+// an inspect follows on its own (lazyInspectDelay) for a container nobody
+// starts, bringing what only the engine knows (the image's command).
+func TestCreateStoresTheRequestAndInspectsLater(t *testing.T) {
+	l := newLab(t, labOptions{nodes: 1})
+	inspects := func() int { return l.engines[0].Calls("GET /containers/{id}/json") }
+	before := inspects()
+	c, err := l.c.CreateContainer(context.Background(), run("web", "busybox"))
+	require.NoError(t, err)
+	assert.Equal(t, before, inspects(), "the create itself asked for no inspect")
+	got, err := l.c.Container("web")
+	require.NoError(t, err, "cached the moment the create returned")
+	assert.Equal(t, c.Summary.ID, got.Summary.ID)
+	assert.Equal(t, "created", string(got.Summary.State))
+	assert.Empty(t, got.Summary.Command, "the image's default command is not in the request")
+
+	require.Eventually(t, func() bool {
+		got, err := l.c.Container("web")
+		return err == nil && got.Summary.Command != ""
+	}, 5*time.Second, 10*time.Millisecond, "the later inspect fills in the command")
+	assert.Equal(t, before+1, inspects())
+}

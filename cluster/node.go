@@ -72,6 +72,10 @@ type node struct {
 	// cache does not know yet is most likely theirs, and its inspect is
 	// the one they are about to store.
 	creating map[*reservation]bool
+	// fetching holds the inspects under way per container (fetch), so
+	// that an event batch waits for one requested after its events
+	// instead of asking again.
+	fetching map[string][]*fetching
 	counts   nodeCounts // totals of containers, see counts.go
 	tombs    map[string]time.Time
 	images   []image.Summary
@@ -101,6 +105,7 @@ func newNode(addr string, now time.Time) *node {
 		resync:     make(chan struct{}, 1),
 		containers: make(map[string]*entry),
 		creating:   make(map[*reservation]bool),
+		fetching:   make(map[string][]*fetching),
 		tombs:      make(map[string]time.Time),
 	}
 }
