@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -287,25 +288,43 @@ func (p profiler) start(name string) <-chan struct{} {
 		close(done)
 		return done
 	}
-	go func() {
-		defer close(done)
-		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, p.seconds)
-		if name == "heap" {
-			url = fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", p.addr)
-		}
+	get := func(url, file string) {
 		resp, err := http.Get(url)
 		if err != nil {
-			fmt.Fprintf(p.log, "bench: profile %s: %v\n", name, err)
+			fmt.Fprintf(p.log, "bench: profile %s: %v\n", file, err)
 			return
 		}
 		defer resp.Body.Close()
 		data, err := io.ReadAll(resp.Body)
 		if err == nil {
-			err = os.WriteFile(filepath.Join(p.dir, p.prefix+name+".pprof"), data, 0o644)
+			err = os.WriteFile(filepath.Join(p.dir, file+".pprof"), data, 0o644)
 		}
 		if err != nil {
-			fmt.Fprintf(p.log, "bench: profile %s: %v\n", name, err)
+			fmt.Fprintf(p.log, "bench: profile %s: %v\n", file, err)
 		}
+	}
+	if name == "heap" {
+		go func() {
+			defer close(done)
+			get(fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", p.addr), p.prefix+name)
+		}()
+		return done
+	}
+	// The CPU profile, and over the same interval the contention on
+	// mutexes (a delta profile; the manager samples them, see --pprof).
+	var both sync.WaitGroup
+	both.Add(2)
+	go func() {
+		defer both.Done()
+		get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, p.seconds), p.prefix+name)
+	}()
+	go func() {
+		defer both.Done()
+		get(fmt.Sprintf("http://%s/debug/pprof/mutex?seconds=%d", p.addr, p.seconds), p.prefix+name+"-mutex")
+	}()
+	go func() {
+		both.Wait()
+		close(done)
 	}()
 	return done
 }
