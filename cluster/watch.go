@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -29,16 +30,18 @@ func (c *Cluster) watch(ctx context.Context, n *node) {
 		sctx, cancel := context.WithCancel(ctx)
 		// The first stream asks for new events only; later ones resume at
 		// the newest event seen (or at when the previous stream opened).
-		msgs, errs := n.eng.Events(sctx, since)
+		from := since
 		if since.IsZero() {
 			since = openAt
 		}
+		// One goroutine reads the stream straight into the queue, so the
+		// engine is always read even while events are applied here.
 		q := newQueue(c.nextSeq)
 		var reader sync.WaitGroup
 		reader.Add(1)
 		go func() {
 			defer reader.Done()
-			q.fill(msgs, errs)
+			q.end(n.eng.Events(sctx, from, q.push))
 		}()
 		if err := c.fullSync(ctx, n); err != nil {
 			cancel()
@@ -128,30 +131,30 @@ func newQueue(stamp func() uint64) *queue {
 	return &queue{stamp: stamp, ready: make(chan struct{}, 1)}
 }
 
-// fill reads the stream into the queue until it ends.
-func (q *queue) fill(msgs <-chan events.Message, errs <-chan error) {
-	for {
-		select {
-		case m := <-msgs:
-			it := received{m: m, seq: q.stamp()}
-			q.mu.Lock()
-			q.items = append(q.items, it)
-			q.mu.Unlock()
-			signal(q.ready)
-		case err := <-errs:
-			// The SDK closes errs after its goroutine exits; a nil
-			// error means a clean end.
-			q.mu.Lock()
-			q.err = err
-			if q.err == nil {
-				q.err = context.Canceled
-			}
-			q.mu.Unlock()
-			signal(q.ready)
-			return
-		}
-	}
+// push numbers m and queues it. It never blocks for long: it is the
+// stream's callback, called by the goroutine reading the engine.
+func (q *queue) push(m events.Message) {
+	it := received{m: m, seq: q.stamp()}
+	q.mu.Lock()
+	q.items = append(q.items, it)
+	q.mu.Unlock()
+	signal(q.ready)
 }
+
+// end records why the stream ended; pop returns it once the queue is empty.
+func (q *queue) end(err error) {
+	if err == nil {
+		err = errStreamEnded
+	}
+	q.mu.Lock()
+	q.err = err
+	q.mu.Unlock()
+	signal(q.ready)
+}
+
+// errStreamEnded stands for an engine's stream that ended without a reason,
+// which the Watcher contract rules out; pop must still stop on it.
+var errStreamEnded = errors.New("event stream ended")
 
 // pop appends to buf the queued events, oldest first and at most maxBatch,
 // blocking until there is one. A resync request (checked first) returns

@@ -32,15 +32,10 @@ func TestDedupe(t *testing.T) {
 func TestQueueOrderAndEnd(t *testing.T) {
 	var stamps uint64
 	q := newQueue(func() uint64 { stamps++; return stamps })
-	msgs := make(chan events.Message)
-	errs := make(chan error, 1)
-	done := make(chan struct{})
-	go func() { q.fill(msgs, errs); close(done) }()
 	for i := range 3 {
-		msgs <- events.Message{TimeNano: int64(i)}
+		q.push(events.Message{TimeNano: int64(i)})
 	}
-	errs <- errors.New("stream cut")
-	<-done
+	q.end(errors.New("stream cut"))
 	resync := make(chan struct{}, 1)
 	items, isResync, err := q.pop(context.Background(), resync, nil)
 	require.NoError(t, err)
@@ -56,4 +51,26 @@ func TestQueueOrderAndEnd(t *testing.T) {
 	_, isResync, err = q.pop(context.Background(), resync, nil)
 	assert.NoError(t, err)
 	assert.True(t, isResync, "a resync request comes before anything else")
+}
+
+func TestQueueEndWithoutReasonStillEnds(t *testing.T) {
+	q := newQueue(func() uint64 { return 0 })
+	q.end(nil)
+	_, _, err := q.pop(context.Background(), make(chan struct{}), nil)
+	assert.ErrorIs(t, err, errStreamEnded, "a nil end must not leave pop waiting forever")
+}
+
+func TestQueuePopWaitsForPush(t *testing.T) {
+	q := newQueue(func() uint64 { return 7 })
+	got := make(chan []received, 1)
+	go func() {
+		items, _, err := q.pop(context.Background(), make(chan struct{}), nil)
+		assert.NoError(t, err)
+		got <- items
+	}()
+	q.push(events.Message{Action: "start"})
+	items := <-got
+	require.Len(t, items, 1)
+	assert.Equal(t, events.Action("start"), items[0].m.Action)
+	assert.Equal(t, uint64(7), items[0].seq)
 }

@@ -3,8 +3,14 @@
 // cluster package sees it through its own small Engine interface.
 //
 // Every call carries the caller's context plus a per-call timeout, except the
-// event stream (long-lived by nature, ended by its context) and image pulls
-// (bounded by PullTimeout). The API version is negotiated with the engine on
+// event stream (long-lived by nature, ended by its context; only opening it
+// is bounded) and image pulls (bounded by PullTimeout).
+//
+// An engine costs the manager as little as possible at rest, because there
+// may be a thousand: one SDK client and one HTTP transport shared by the
+// SDK's calls, inspects, pulls and the API's forwarding, whose connections
+// close after IdleTimeout, and the event stream on a connection of its own
+// read by the caller's goroutine (no transport goroutines, no channel). The API version is negotiated with the engine on
 // the first call, so 20.10 engines (API 1.41) and current ones both work.
 package engine
 
@@ -24,7 +30,6 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
@@ -40,15 +45,18 @@ const (
 	DefaultPullTimeout = 10 * time.Minute
 )
 
-// sdkWriteBuffer is the write buffer of the SDK's connections.
-const sdkWriteBuffer = 1 << 10
+// writeBuffer is the write buffer of the transport's connections. The SDK's
+// requests are small (a create's config is the largest), and a 1 KiB buffer
+// instead of 4 KiB saves 3 MB per thousand open connections; large forwarded
+// bodies (uploads, builds) bypass the buffer once it is empty.
+const writeBuffer = 1 << 10
 
-// sdkIdleTimeout closes an idle call connection before the next heartbeat
-// (every 30-60 s by default) rather than keeping it open in between: an
-// open connection costs two goroutines and their buffers, about 17 MB at
-// 1,000 engines, while a new one costs a TCP connect (and a TLS handshake
-// with TLS) per heartbeat. Busy engines keep theirs open.
-const sdkIdleTimeout = 10 * time.Second
+// DefaultIdleTimeout closes an idle call connection before the next
+// heartbeat (every 30-60 s by default) rather than keeping it open in
+// between: an open connection costs two goroutines and their buffers, about
+// 17 MB at 1,000 engines, while a new one costs a TCP connect (and a TLS
+// handshake with TLS) per heartbeat. Busy engines keep theirs open.
+const DefaultIdleTimeout = 10 * time.Second
 
 // Options configure how an engine is reached.
 type Options struct {
@@ -58,20 +66,27 @@ type Options struct {
 	Timeout time.Duration
 	// PullTimeout bounds one image pull.
 	PullTimeout time.Duration
+	// IdleTimeout closes a connection unused this long (not the event
+	// stream's); DefaultIdleTimeout when zero.
+	IdleTimeout time.Duration
 }
 
 // Engine is one Docker engine reached over TCP. It is safe for concurrent
 // use; Close releases its idle connections.
 type Engine struct {
-	addr    string
-	url     string
-	opts    Options
-	cli     *client.Client
-	pullCli *client.Client
-	http    *http.Client
-	// sdkHTTP is a client over the SDK's transport (header timeout set),
-	// for the calls decoded here rather than by the SDK.
-	sdkHTTP *http.Client
+	addr string
+	url  string
+	opts Options
+	// cli is the SDK client. It wraps its own http.Client's transport in
+	// OpenTelemetry tracing (unconditionally, in NewClientWithOpts), so
+	// there is one per engine, for calls and pulls alike.
+	cli *client.Client
+	// http is a client over the same transport, unwrapped: for the calls
+	// decoded here (inspect) and for the API's forwarding, which needs an
+	// *http.Transport to reuse its dialer and TLS settings when hijacking.
+	http *http.Client
+	// streamTLS is the event stream's TLS configuration; nil for plain.
+	streamTLS *tls.Config
 
 	// negotiateMu guards negotiated: version negotiation is retried until
 	// a ping succeeds, because the SDK silently keeps its own default when
@@ -95,44 +110,30 @@ func Dial(addr string, opts Options) (*Engine, error) {
 	if opts.PullTimeout <= 0 {
 		opts.PullTimeout = DefaultPullTimeout
 	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
 	scheme := "http"
 	if opts.TLS != nil {
 		scheme = "https"
 	}
-	// The SDK's transport also bounds the wait for response headers, so
-	// an engine frozen before answering (even GET /events, whose headers
-	// dockerd sends at once) fails instead of hanging. The forwarding
-	// transport handed to the API does not: attach, logs -f and wait may
-	// legitimately take long before a proxy sees headers.
-	sdkTransport := newTransport(opts)
-	sdkTransport.ResponseHeaderTimeout = opts.Timeout
-	// The SDK's requests are small (a create's config is the largest), and
-	// each engine keeps two of its connections open (the event stream and
-	// one for calls): a 1 KiB write buffer instead of 4 KiB saves 6 MB at
-	// 1,000 engines. Forwarded requests (uploads, builds) keep the default.
-	sdkTransport.WriteBufferSize = sdkWriteBuffer
-	sdkTransport.IdleConnTimeout = sdkIdleTimeout
-	forward := newTransport(opts)
-	cli, err := newClient(hostPort, scheme, sdkTransport)
-	if err != nil {
-		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
-	}
-	// Pulls get their own client without the header timeout: dockerd
-	// answers only once the registry resolved the image.
-	pullTransport := newTransport(opts)
-	pullTransport.WriteBufferSize = sdkWriteBuffer
-	pullCli, err := newClient(hostPort, scheme, pullTransport)
+	// The transport sets no response header timeout: every call but a pull
+	// is bounded by its context (Options.Timeout), a pull waits for the
+	// registry before dockerd answers, and forwarded attach, logs -f and
+	// wait may legitimately take long before a proxy sees headers. The
+	// event stream bounds its own opening.
+	t := newTransport(opts)
+	cli, err := newClient(hostPort, scheme, t)
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: build client: %w", addr, err)
 	}
 	return &Engine{
-		addr:    hostPort,
-		url:     scheme + "://" + hostPort,
-		opts:    opts,
-		cli:     cli,
-		pullCli: pullCli,
-		http:    &http.Client{Transport: forward},
-		sdkHTTP: &http.Client{Transport: sdkTransport},
+		addr:      hostPort,
+		url:       scheme + "://" + hostPort,
+		opts:      opts,
+		cli:       cli,
+		http:      &http.Client{Transport: t},
+		streamTLS: streamTLSConfig(opts.TLS, hostPort),
 	}, nil
 }
 
@@ -152,8 +153,9 @@ func newTransport(opts Options) *http.Transport {
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 8,
-		IdleConnTimeout:     90 * time.Second,
+		IdleConnTimeout:     opts.IdleTimeout,
 		TLSHandshakeTimeout: opts.Timeout,
+		WriteBufferSize:     writeBuffer,
 	}
 	if opts.TLS != nil {
 		t.TLSClientConfig = opts.TLS.Clone()
@@ -254,10 +256,11 @@ func (e *Engine) Target() (url string, hc *http.Client, apiVersion string) {
 	return e.url, e.http, e.APIVersion()
 }
 
-// Close releases idle connections. Calls after Close fail.
+// Close releases idle connections. An event stream ends with its context,
+// not with Close.
 func (e *Engine) Close() error {
 	e.http.CloseIdleConnections()
-	return errors.Join(e.cli.Close(), e.pullCli.Close())
+	return e.cli.Close()
 }
 
 // Containers lists every container, running or not.
@@ -304,18 +307,6 @@ func (e *Engine) Volumes(ctx context.Context) ([]*volume.Volume, error) {
 	return resp.Volumes, nil
 }
 
-// Events streams the engine's events from since (exclusive of nothing: the
-// engine replays events at exactly since, so callers dedupe). A zero since
-// streams only new events. The stream ends, with an error on the second
-// channel, when ctx ends or the connection breaks.
-func (e *Engine) Events(ctx context.Context, since time.Time) (<-chan events.Message, <-chan error) {
-	opts := events.ListOptions{}
-	if !since.IsZero() {
-		opts.Since = fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond())
-	}
-	return e.cli.Events(ctx, opts)
-}
-
 // CreateContainer creates a container and returns its ID and the engine's
 // warnings.
 func (e *Engine) CreateContainer(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig) (string, []string, error) {
@@ -331,13 +322,17 @@ func (e *Engine) CreateContainer(ctx context.Context, name string, cfg *containe
 // PullImage pulls ref with the base64 X-Registry-Auth value auth (may be
 // "") and waits until the pull finishes.
 func (e *Engine) PullImage(ctx context.Context, ref, auth string) error {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.PullTimeout)
-	defer cancel()
-	if err := e.negotiate(ctx); err != nil {
+	// The ping is a call like any other; only the pull itself may take
+	// PullTimeout.
+	cctx, cancel := e.call(ctx)
+	err := e.negotiate(cctx)
+	cancel()
+	if err != nil {
 		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
 	}
-	e.pullCli.NegotiateAPIVersionPing(types.Ping{APIVersion: e.APIVersion()})
-	rc, err := e.pullCli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	ctx, cancel = context.WithTimeout(ctx, e.opts.PullTimeout)
+	defer cancel()
+	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
 		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
 	}

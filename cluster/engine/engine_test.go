@@ -123,35 +123,3 @@ func TestErrorsNameTheEngine(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), fe.Addr())
 }
-
-func TestEventsResumeSince(t *testing.T) {
-	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
-	require.NoError(t, fe.Start())
-	defer fe.Close()
-	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
-	require.NoError(t, err)
-	defer e.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	_, _, err = e.CreateContainer(ctx, "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
-	require.NoError(t, err)
-	hist := fe.Events()
-	require.NotEmpty(t, hist)
-	last := hist[len(hist)-1]
-	msgs, errs := e.Events(ctx, time.Unix(0, last.TimeNano))
-	select {
-	case m := <-msgs:
-		assert.Equal(t, last.TimeNano, m.TimeNano, "since is inclusive to the nanosecond")
-	case err := <-errs:
-		t.Fatal(err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("no replay")
-	}
-	fe.DropEventStreams()
-	select {
-	case err := <-errs:
-		assert.Error(t, err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("a dropped stream must end with an error")
-	}
-}

@@ -88,27 +88,33 @@ func (e *Engine) inspect(ctx context.Context, id string) (container.InspectRespo
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
-	resp, err := e.sdkHTTP.Do(req)
+	resp, err := e.http.Do(req)
 	if err != nil {
 		return container.InspectResponse{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		var msg struct{ Message string }
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if json.Unmarshal(body, &msg) != nil || msg.Message == "" {
-			msg.Message = http.StatusText(resp.StatusCode)
-		}
-		if kind := statusKind(resp.StatusCode); kind != nil {
-			return container.InspectResponse{}, fmt.Errorf("%s: %w", msg.Message, kind)
-		}
-		return container.InspectResponse{}, fmt.Errorf("engine answered %s: %s", resp.Status, msg.Message)
+		return container.InspectResponse{}, answerError(resp)
 	}
 	var w inspectWire
 	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
 		return container.InspectResponse{}, fmt.Errorf("decode inspect answer: %w", err)
 	}
 	return w.response(), nil
+}
+
+// answerError is the error an engine's non-200 answer stands for: its
+// message, classified by statusKind when the status is one the SDK knows.
+func answerError(resp *http.Response) error {
+	var msg struct{ Message string }
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(body, &msg) != nil || msg.Message == "" {
+		msg.Message = http.StatusText(resp.StatusCode)
+	}
+	if kind := statusKind(resp.StatusCode); kind != nil {
+		return fmt.Errorf("%s: %w", msg.Message, kind)
+	}
+	return fmt.Errorf("engine answered %s: %s", resp.Status, msg.Message)
 }
 
 // statusKind classifies an engine's error status as the SDK does, so that

@@ -1,0 +1,264 @@
+package engine_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/cluster/engine"
+	"github.com/swarmlab/swarm/pki"
+	"github.com/swarmlab/swarm/test/fakeengine"
+)
+
+// stream runs e.Events in the background, handing events and the final
+// error to the test over channels.
+type stream struct {
+	msgs chan events.Message
+	done chan error
+}
+
+func startStream(ctx context.Context, e *engine.Engine, since time.Time) *stream {
+	s := &stream{msgs: make(chan events.Message, 256), done: make(chan error, 1)}
+	go func() {
+		s.done <- e.Events(ctx, since, func(m events.Message) { s.msgs <- m })
+	}()
+	return s
+}
+
+// hangGuard bounds how long a test waits for something that must happen,
+// so that a regression fails instead of hanging the suite. It is not a
+// speed assertion: every wait it guards takes milliseconds.
+const hangGuard = 10 * time.Second
+
+func (s *stream) next(t *testing.T) events.Message {
+	t.Helper()
+	select {
+	case m := <-s.msgs:
+		return m
+	case err := <-s.done:
+		t.Fatalf("stream ended before an event: %v", err)
+	case <-time.After(hangGuard):
+		t.Fatal("no event")
+	}
+	return events.Message{}
+}
+
+func (s *stream) end(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(hangGuard):
+		t.Fatal("the stream did not end")
+	}
+	return nil
+}
+
+func TestEventsResumeSince(t *testing.T) {
+	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
+	require.NoError(t, fe.Start())
+	defer fe.Close()
+	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	defer e.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, _, err = e.CreateContainer(ctx, "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
+	require.NoError(t, err)
+	hist := fe.Events()
+	require.NotEmpty(t, hist)
+	last := hist[len(hist)-1]
+
+	s := startStream(ctx, e, time.Unix(0, last.TimeNano))
+	assert.Equal(t, last.TimeNano, s.next(t).TimeNano, "since is inclusive to the nanosecond")
+	// Live events follow the replay on the same stream, in order.
+	_, _, err = e.CreateContainer(ctx, "bb", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
+	require.NoError(t, err)
+	live := s.next(t)
+	assert.Equal(t, events.ActionCreate, live.Action)
+	assert.Equal(t, "bb", live.Actor.Attributes["name"])
+
+	fe.DropEventStreams()
+	err = s.end(t)
+	require.Error(t, err, "a dropped stream must end with an error")
+	assert.NotErrorIs(t, err, context.Canceled, "the engine broke it, not us")
+	assert.Contains(t, err.Error(), fe.Addr())
+}
+
+func TestEventsEndWithContext(t *testing.T) {
+	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
+	require.NoError(t, fe.Start())
+	defer fe.Close()
+	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	defer e.Close()
+	_, _, err = e.CreateContainer(context.Background(), "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s := startStream(ctx, e, time.Unix(0, 1))
+	s.next(t) // the stream is open and blocked reading
+	cancel()
+	assert.ErrorIs(t, s.end(t), context.Canceled, "a cancelled stream reports the cancellation, not a broken connection")
+}
+
+// frozenEngine answers the ping (so the API version is negotiated) and
+// then never sends the headers of GET /events until released.
+func frozenEngine(t *testing.T) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_ping") {
+			w.Header().Set("Api-Version", "1.41")
+			return
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv
+}
+
+func TestEventsOpenIsBoundedByTheTimeout(t *testing.T) {
+	srv := frozenEngine(t)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	e, err := engine.Dial(addr, engine.Options{Timeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	defer e.Close()
+	s := startStream(context.Background(), e, time.Time{})
+	err = s.end(t)
+	require.Error(t, err, "an engine frozen before answering must fail the open, not hang it")
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.Contains(t, err.Error(), "did not answer within 200ms")
+	assert.Contains(t, err.Error(), addr)
+}
+
+func TestEventsRefusedOpenIsExplained(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_ping") {
+			w.Header().Set("Api-Version", "1.41")
+			return
+		}
+		assert.Equal(t, "/v1.41/events", r.URL.Path, "the stream uses the negotiated version")
+		assert.Equal(t, "1700000000.000000042", r.URL.Query().Get("since"), "since to the nanosecond, as dockerd parses it")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"message":"bad since"}`)
+	}))
+	defer srv.Close()
+	e, err := engine.Dial(strings.TrimPrefix(srv.URL, "http://"), engine.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	defer e.Close()
+	err = startStream(context.Background(), e, time.Unix(1700000000, 42)).end(t)
+	require.Error(t, err)
+	assert.True(t, cerrdefs.IsInvalidArgument(err), "classified like the SDK's errors: %v", err)
+	assert.Contains(t, err.Error(), "bad since")
+}
+
+// tlsFront serves fe over TLS with the engine certificate of layout,
+// requiring the manager's client certificate, as dockerd --tlsverify does.
+func tlsFront(t *testing.T, layout pki.Layout, fe *fakeengine.Engine) string {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(layout.Nodes["e0"].Cert, layout.Nodes["e0"].Key)
+	require.NoError(t, err)
+	caPEM, err := os.ReadFile(layout.CA)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(caPEM))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
+	})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", fe.Addr())
+			if err != nil {
+				_ = in.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, in, out)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
+			go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestEventsOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	layout, err := pki.Create(pki.CreateOptions{Out: filepath.Join(dir, "certs"), Managers: []string{"127.0.0.1"}, Nodes: []pki.Node{{Name: "e0", IP: net.ParseIP("127.0.0.1")}}})
+	require.NoError(t, err)
+	other, err := pki.Create(pki.CreateOptions{Out: filepath.Join(dir, "other"), Managers: []string{"127.0.0.1"}, Nodes: []pki.Node{{Name: "e0", IP: net.ParseIP("127.0.0.1")}}})
+	require.NoError(t, err)
+	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
+	require.NoError(t, fe.Start())
+	defer fe.Close()
+	addr := tlsFront(t, layout, fe)
+
+	clientConfig := func(t *testing.T, l pki.Layout) *tls.Config {
+		p, err := pki.NewEnginePolicy(pki.ClientOptions{CACert: l.CA, Cert: layout.ManagerClient.Cert, Key: layout.ManagerClient.Key})
+		require.NoError(t, err)
+		cfg, err := p.ConfigFor(addr)
+		require.NoError(t, err)
+		// The stream names the host itself, as the transport does, when
+		// the caller did not.
+		cfg.ServerName = ""
+		return cfg
+	}
+
+	t.Run("trusted", func(t *testing.T) {
+		e, err := engine.Dial(addr, engine.Options{Timeout: 2 * time.Second, TLS: clientConfig(t, layout)})
+		require.NoError(t, err)
+		defer e.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		_, _, err = e.CreateContainer(ctx, "tt", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
+		require.NoError(t, err)
+		m := startStream(ctx, e, time.Unix(0, 1)).next(t)
+		assert.Equal(t, "tt", m.Actor.Attributes["name"], "the stream reads the engine through TLS")
+	})
+	t.Run("unknown CA", func(t *testing.T) {
+		e, err := engine.Dial(addr, engine.Options{Timeout: 2 * time.Second, TLS: clientConfig(t, other)})
+		require.NoError(t, err)
+		defer e.Close()
+		err = startStream(context.Background(), e, time.Time{}).end(t)
+		var verr *pki.VerifyError
+		require.True(t, errors.As(err, &verr), "explained TLS failure, got %v", err)
+		assert.Equal(t, pki.ReasonUnknownCA, verr.Reason)
+	})
+}
