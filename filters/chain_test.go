@@ -70,6 +70,11 @@ func evolve(r *rand.Rand, old, other *scheduler.Node) *scheduler.Node {
 			n.Containers = append(n.Containers, c)
 		}
 	}
+	if r.Intn(2) == 0 {
+		// The cluster keeps containers sorted by ID: Put then diffs
+		// without a map (duplicate IDs fall back to it).
+		sort.SliceStable(n.Containers, func(a, b int) bool { return n.Containers[a].ID < n.Containers[b].ID })
+	}
 	if r.Intn(3) == 0 {
 		n.Labels = other.Labels
 	}
@@ -101,6 +106,9 @@ func rebuild(r *rand.Rand, old *scheduler.Node) *scheduler.Node {
 		n.Containers = append(n.Containers, &cp)
 	}
 	r.Shuffle(len(n.Containers), func(a, b int) { n.Containers[a], n.Containers[b] = n.Containers[b], n.Containers[a] })
+	if r.Intn(2) == 0 {
+		sort.SliceStable(n.Containers, func(a, b int) bool { return n.Containers[a].ID < n.Containers[b].ID })
+	}
 	n.Images = nil
 	for _, img := range old.Images {
 		cp := *img

@@ -23,25 +23,9 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 		s.indexLabels(i, n, true)
 	}
 
-	clear(s.byCID)
-	for _, c := range old.Containers {
-		s.byCID[c.ID] = c
-	}
-	added, removed := s.added[:0], s.removed[:0]
-	if len(s.byCID) != len(old.Containers) {
-		// Duplicate IDs on the node: diffing by ID would lose one.
-		added, removed = append(added, n.Containers...), append(removed, old.Containers...)
-	} else {
-		for _, c := range n.Containers {
-			if o, ok := s.byCID[c.ID]; ok && (o == c || sameIndexed(o, c)) {
-				delete(s.byCID, c.ID)
-				continue
-			}
-			added = append(added, c)
-		}
-		for _, o := range s.byCID {
-			removed = append(removed, o)
-		}
+	added, removed, sorted := diffSorted(old.Containers, n.Containers, s.added[:0], s.removed[:0])
+	if !sorted {
+		added, removed = s.diffByID(old.Containers, n.Containers, added[:0], removed[:0])
 	}
 	if len(removed) > maxDiffRemovals {
 		// Withdraw every old entry (idempotent), then index the new set.
@@ -68,6 +52,58 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 		s.indexImages(i, old, false)
 		s.indexImages(i, n, true)
 	}
+}
+
+// diffSorted lists the containers added to and removed from a node (a
+// changed container counts as both) by walking both lists in step, which
+// costs no map work when both are sorted by ID, as the cluster keeps them.
+// It reports false, leaving the diff to diffByID, when either list is not
+// strictly sorted (duplicate IDs included).
+func diffSorted(old, cur []*Container, added, removed []*Container) ([]*Container, []*Container, bool) {
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		switch {
+		case i > 0 && i < len(old) && old[i-1].ID >= old[i].ID,
+			j > 0 && j < len(cur) && cur[j-1].ID >= cur[j].ID:
+			return added, removed, false
+		case j == len(cur) || i < len(old) && old[i].ID < cur[j].ID:
+			removed = append(removed, old[i])
+			i++
+		case i == len(old) || cur[j].ID < old[i].ID:
+			added = append(added, cur[j])
+			j++
+		default: // same ID
+			if o, c := old[i], cur[j]; o != c && !sameIndexed(o, c) {
+				removed, added = append(removed, o), append(added, c)
+			}
+			i++
+			j++
+		}
+	}
+	return added, removed, true
+}
+
+// diffByID is diffSorted for lists in any order, through a map.
+func (s *Snapshot) diffByID(old, cur []*Container, added, removed []*Container) ([]*Container, []*Container) {
+	clear(s.byCID)
+	for _, c := range old {
+		s.byCID[c.ID] = c
+	}
+	if len(s.byCID) != len(old) {
+		// Duplicate IDs on the node: diffing by ID would lose one.
+		return append(added, cur...), append(removed, old...)
+	}
+	for _, c := range cur {
+		if o, ok := s.byCID[c.ID]; ok && (o == c || sameIndexed(o, c)) {
+			delete(s.byCID, c.ID)
+			continue
+		}
+		added = append(added, c)
+	}
+	for _, o := range s.byCID {
+		removed = append(removed, o)
+	}
+	return added, removed
 }
 
 // maxDiffRemovals bounds the per-container removal checks (each scans

@@ -1,0 +1,46 @@
+package scheduler
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestDiffSorted(t *testing.T) {
+	a, b, c := &Container{ID: "a"}, &Container{ID: "b"}, &Container{ID: "c"}
+	b2 := &Container{ID: "b", State: "exited"}            // same index entries as b
+	b3 := &Container{ID: "b", Names: []string{"renamed"}} // different ones
+	ids := func(cs []*Container) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		old, cur       []*Container
+		added, removed []string
+		sorted         bool
+	}{
+		{"unchanged", []*Container{a, b, c}, []*Container{a, b, c}, nil, nil, true},
+		{"one added in the middle", []*Container{a, c}, []*Container{a, b, c}, []string{"b"}, nil, true},
+		{"one removed at the end", []*Container{a, b, c}, []*Container{a, b}, nil, []string{"c"}, true},
+		{"state change only", []*Container{a, b, c}, []*Container{a, b2, c}, nil, nil, true},
+		{"indexed change", []*Container{a, b, c}, []*Container{a, b3, c}, []string{"b"}, []string{"b"}, true},
+		{"all replaced", []*Container{a}, []*Container{c}, []string{"c"}, []string{"a"}, true},
+		{"from empty", nil, []*Container{a, b}, []string{"a", "b"}, nil, true},
+		{"unsorted new list", []*Container{a, b}, []*Container{b, a}, nil, nil, false},
+		{"duplicate IDs", []*Container{a, b}, []*Container{a, b, b2}, nil, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			added, removed, sorted := diffSorted(tt.old, tt.cur, nil, nil)
+			assert.Equal(t, tt.sorted, sorted)
+			if sorted {
+				assert.Equal(t, tt.added, ids(added))
+				assert.Equal(t, tt.removed, ids(removed))
+			}
+		})
+	}
+}
