@@ -296,7 +296,7 @@ func covered(e *entry, m events.Message) bool {
 	if m.Type != events.ContainerEventType {
 		return false
 	}
-	switch e.summary.State {
+	switch container.ContainerState(e.sched.State) {
 	case container.StateRunning:
 		if m.Action == events.ActionStart || m.Action == events.ActionRestart {
 			return started > 0 && t-started <= int64(coverWindow)

@@ -37,7 +37,7 @@ func (c *Cluster) fullSync(ctx context.Context, n *node) error {
 	for _, s := range list {
 		listed[s.ID] = true
 		e, ok := n.containers[s.ID]
-		if !ok || e.reservation || e.partial || e.summary.State != s.State || e.summary.Image != s.Image ||
+		if !ok || e.reservation || e.partial || e.sched.State != string(s.State) || e.sched.Image != s.Image ||
 			!sameNames(e, s.Names) {
 			stale = append(stale, s.ID)
 		}
@@ -141,7 +141,7 @@ func (c *Cluster) fetch(ctx context.Context, n *node, id string) (func() bool, e
 // the container was removed, and keeps the name index in step. It reports
 // whether anything placement sees (putNodeLocked) changed.
 func (c *Cluster) storeLocked(n *node, e *entry) bool {
-	id := e.summary.ID
+	id := e.sched.ID
 	if _, dead := n.tombs[id]; dead {
 		return false
 	}
@@ -181,9 +181,16 @@ var sharedOwner = &node{}
 
 // setContainerLocked caches e on n and indexes its ID.
 func (c *Cluster) setContainerLocked(n *node, e *entry) {
-	id := e.summary.ID
-	n.counts.track(n.containers[id], e)
+	id := e.sched.ID
+	old, had := n.containers[id]
+	n.counts.track(old, e)
 	n.containers[id] = e
+	if !had {
+		n.insertIDLocked(id)
+	}
+	if len(e.links) > 0 || had && len(old.links) > 0 {
+		n.aliases, n.aliasesOK = nil, false
+	}
 	if c.nodes[n.addr] != n {
 		return // dropped by discovery while a call was in flight
 	}
@@ -203,6 +210,10 @@ func (c *Cluster) deleteContainerLocked(n *node, id string) {
 	}
 	n.counts.track(old, nil)
 	delete(n.containers, id)
+	n.removeIDLocked(id)
+	if len(old.links) > 0 {
+		n.aliases, n.aliasesOK = nil, false
+	}
 	c.unownLocked(n, id)
 }
 
@@ -323,13 +334,8 @@ func (c *Cluster) putNodeLocked(n *node) {
 		NanoCPUs: int64(n.ncpu) * 1e9,
 		Memory:   n.memory,
 	}
-	ids := make([]string, 0, len(n.containers))
-	for id := range n.containers {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	sn.Containers = make([]*scheduler.Container, 0, len(ids))
-	for _, id := range ids {
+	sn.Containers = make([]*scheduler.Container, 0, len(n.ids))
+	for _, id := range n.ids {
 		sn.Containers = append(sn.Containers, n.containers[id].viewLocked(aliases))
 	}
 	sn.Images = n.imageViewsLocked()
@@ -343,6 +349,12 @@ func (e *entry) viewLocked(aliases map[string][]string) *scheduler.Container {
 	own := aliases[e.name]
 	if v := e.view; v != nil && sameViewNames(v.Names, e.name, own) {
 		return v
+	}
+	if len(own) == 0 && sameViewNames(e.sched.Names, e.name, nil) {
+		// No aliases: sched is the view; a copy would cost 200 bytes per
+		// container.
+		e.view = &e.sched
+		return e.view
 	}
 	sc := e.sched
 	sc.Names = e.names(aliases)
@@ -373,8 +385,13 @@ func (n *node) imageViewsLocked() []*scheduler.Image {
 	return n.imageViews
 }
 
-// linkAliases maps a container name to the aliases links give it.
+// linkAliases maps a container name to the aliases links give it. It is
+// kept until a container with links is stored or dropped: callers must not
+// change it.
 func linkAliases(n *node) map[string][]string {
+	if n.aliasesOK {
+		return n.aliases
+	}
 	var aliases map[string][]string // most nodes have no links: no map
 	for _, e := range n.containers {
 		for _, l := range e.links {
@@ -387,7 +404,25 @@ func linkAliases(n *node) map[string][]string {
 	for _, a := range aliases {
 		sort.Strings(a)
 	}
+	n.aliases, n.aliasesOK = aliases, true
 	return aliases
+}
+
+// insertIDLocked adds id to n.ids, kept sorted so that the snapshot gets
+// containers in ID order (its Put then diffs them without a map) without
+// sorting them on every Put.
+func (n *node) insertIDLocked(id string) {
+	i, found := slices.BinarySearch(n.ids, id)
+	if !found {
+		n.ids = slices.Insert(n.ids, i, id)
+	}
+}
+
+// removeIDLocked drops id from n.ids.
+func (n *node) removeIDLocked(id string) {
+	if i, found := slices.BinarySearch(n.ids, id); found {
+		n.ids = slices.Delete(n.ids, i, i+1)
+	}
 }
 
 // names are the container's own name and its link aliases, without "/".
@@ -402,6 +437,11 @@ func (e *entry) names(aliases map[string][]string) []string {
 // fresh status.
 func (e *entry) summaryAt(aliases map[string][]string, now time.Time) container.Summary {
 	s := e.summary
+	s.ID, s.Image, s.ImageID, s.Labels = e.sched.ID, e.sched.Image, e.sched.ImageID, e.sched.Labels
+	s.State = container.ContainerState(e.sched.State)
+	if e.reservation {
+		s.State = "" // an in-flight create has no engine state yet
+	}
 	s.Names = nil
 	for _, nm := range e.names(aliases) {
 		s.Names = append(s.Names, "/"+nm)

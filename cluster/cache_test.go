@@ -74,7 +74,7 @@ func TestStoreKeepsNewestAndTombstones(t *testing.T) {
 				return
 			}
 			require.True(t, ok)
-			assert.Equal(t, st.wantState, string(e.summary.State))
+			assert.Equal(t, st.wantState, e.sched.State)
 			assert.True(t, named)
 		})
 	}
@@ -125,5 +125,50 @@ func BenchmarkReserve(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "placements/s")
 		})
+	}
+}
+
+// BenchmarkLockedPerContainer measures what one `docker run` holds the
+// cluster lock for at classic Swarm's size (30 containers per node): the
+// reservation, storing the created container in its place, storing the
+// refreshed (running) one — each with the node's snapshot Put — and,
+// to keep the size steady, removing it again.
+func BenchmarkLockedPerContainer(b *testing.B) {
+	c := bareCluster(b, 1000)
+	c.mu.Lock()
+	for _, n := range c.nodes {
+		for k := range 30 {
+			in := inspectFixture(fmt.Sprintf("%s-c%d", n.name, k), container.StateRunning,
+				&container.Config{Image: "busybox", Labels: map[string]string{"app": fmt.Sprint(k % 5), "tier": "web"}}, nil)
+			in.ID = fmt.Sprintf("%064x", len(c.owners)+1)
+			c.storeLocked(n, fromInspect(in))
+		}
+		c.putNodeLocked(n)
+	}
+	c.mu.Unlock()
+	req := &scheduler.Request{Image: "busybox:latest", Labels: map[string]string{"app": "x"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		res, _, err := c.reserve(req, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := res.n
+		id := fmt.Sprintf("%064x", 1<<40+i)
+		created := fromInspect(inspectFixture("new", container.StateCreated, &container.Config{Image: "busybox"}, nil))
+		created.sched.ID, created.name, created.sched.Names = id, "", nil
+		running := fromInspect(inspectFixture("new", container.StateRunning, &container.Config{Image: "busybox"}, nil))
+		running.sched.ID, running.name, running.sched.Names = id, "", nil
+		c.mu.Lock()
+		c.dropReservationLocked(res)
+		res.settleLocked()
+		c.storeLocked(n, created)
+		c.putNodeLocked(n)
+		c.storeLocked(n, running)
+		c.putNodeLocked(n)
+		c.removeLocked(n, id, c.nextSeqLocked())
+		c.putNodeLocked(n)
+		c.mu.Unlock()
 	}
 }

@@ -7,8 +7,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 	units "github.com/docker/go-units"
 
 	"github.com/swarmlab/swarm/scheduler"
@@ -16,19 +19,27 @@ import (
 
 // entry is one cached container: the engine's list shape (names and status
 // are derived when read), what placement needs, and the link aliases this
-// container gives to others.
+// container gives to others. 30,000 of them live in a manager at classic
+// Swarm's scale, so it is kept small: fields placement also reads (ID,
+// image, image ID, labels, state) live only in sched and are copied into
+// the summary when it is read (summaryAt), and strings many containers
+// share (images, label keys and values, network IDs) are interned.
 type entry struct {
+	// summary lacks ID, Image, ImageID, Labels and State: see sched.
 	summary container.Summary
-	sched   scheduler.Container
-	name    string // own name without "/"
-	links   []link
+	// sched is what placement sees; Names holds the own name only (link
+	// aliases are added in view).
+	sched scheduler.Container
+	name  string // own name without "/"
+	links []link
 	// seq is the cluster sequence number at which the data was requested:
 	// a response requested earlier never overwrites a later one.
 	seq uint64
 	// reservation marks an in-flight create (state "creating").
 	reservation bool
-	// view caches sched with the container's names for the scheduler
-	// (viewLocked); guarded by Cluster.mu, and only ever replaced.
+	// view is sched with the container's names for the scheduler
+	// (viewLocked): &sched itself unless links give it aliases; guarded by
+	// Cluster.mu, and only ever replaced.
 	view *scheduler.Container
 	// partial marks an entry built from the create request alone (the
 	// engine could not be inspected): an event for it is never skipped.
@@ -37,6 +48,59 @@ type entry struct {
 	startedAt, finishedAt time.Time
 	exitCode              int
 	health                container.HealthStatus
+}
+
+// intern returns the canonical copy of s, so that the same image name,
+// label or network ID held by thousands of containers is stored once
+// (decoded JSON gives every container its own copy).
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+// internMap rebuilds m with interned keys and values.
+func internMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[intern(k)] = intern(v)
+	}
+	return out
+}
+
+// internNetworks interns what containers on one network share in their
+// endpoint settings; per-container values (endpoint ID, address) are kept.
+func internNetworks(nets map[string]*network.EndpointSettings) map[string]*network.EndpointSettings {
+	if len(nets) == 0 {
+		return nil
+	}
+	out := make(map[string]*network.EndpointSettings, len(nets))
+	for name, ep := range nets {
+		if ep != nil {
+			ep.NetworkID, ep.Gateway, ep.IPv6Gateway = intern(ep.NetworkID), intern(ep.Gateway), intern(ep.IPv6Gateway)
+			ep.DriverOpts = internMap(ep.DriverOpts)
+		}
+		out[intern(name)] = ep
+	}
+	return out
+}
+
+// internMounts interns the fields mounts of many containers share.
+func internMounts(ms []container.MountPoint) []container.MountPoint {
+	for i := range ms {
+		m := &ms[i]
+		m.Type = mount.Type(intern(string(m.Type)))
+		m.Name, m.Driver, m.Mode = intern(m.Name), intern(m.Driver), intern(m.Mode)
+		m.Destination, m.Propagation = intern(m.Destination), mount.Propagation(intern(string(m.Propagation)))
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms
 }
 
 // link is one HostConfig.Links entry: the target container's name gets the
@@ -49,6 +113,7 @@ type link struct {
 // fromInspect converts an inspected container into a cache entry.
 func fromInspect(in container.InspectResponse) *entry {
 	e := &entry{}
+	var id string // in.ID dereferences ContainerJSONBase
 	cfg := in.Config
 	if cfg == nil {
 		cfg = &container.Config{}
@@ -62,21 +127,17 @@ func fromInspect(in container.InspectResponse) *entry {
 		if in.State != nil {
 			state = in.State
 		}
+		id = in.ID
 		e.name = strings.TrimPrefix(in.Name, "/")
-		e.summary.ID = in.ID
-		e.summary.ImageID = in.Image
-		e.summary.Command = strings.TrimSpace(in.Path + " " + strings.Join(in.Args, " "))
+		e.summary.Command = intern(strings.TrimSpace(in.Path + " " + strings.Join(in.Args, " ")))
 		if t, err := time.Parse(time.RFC3339Nano, in.Created); err == nil {
 			e.summary.Created = t.Unix()
 		}
 	}
-	e.summary.Image = cfg.Image
-	e.summary.Labels = cfg.Labels
-	e.summary.State = state.Status
-	e.summary.HostConfig.NetworkMode = string(host.NetworkMode)
-	e.summary.Mounts = in.Mounts
+	e.summary.HostConfig.NetworkMode = intern(string(host.NetworkMode))
+	e.summary.Mounts = internMounts(in.Mounts)
 	if in.NetworkSettings != nil {
-		e.summary.NetworkSettings = &container.NetworkSettingsSummary{Networks: in.NetworkSettings.Networks}
+		e.summary.NetworkSettings = &container.NetworkSettingsSummary{Networks: internNetworks(in.NetworkSettings.Networks)}
 	}
 	e.summary.Ports = listPorts(in)
 	e.startedAt, _ = time.Parse(time.RFC3339Nano, state.StartedAt)
@@ -93,14 +154,19 @@ func fromInspect(in container.InspectResponse) *entry {
 		}
 		e.links = append(e.links, link{target: strings.TrimPrefix(target, "/"), alias: strings.TrimPrefix(alias, "/")})
 	}
+	var names []string
+	if e.name != "" {
+		names = []string{e.name}
+	}
 	e.sched = scheduler.Container{
-		ID:          e.summary.ID,
-		Image:       cfg.Image,
-		ImageID:     in.Image,
-		Labels:      cfg.Labels,
-		State:       string(state.Status),
+		ID:          id,
+		Names:       names,
+		Image:       intern(cfg.Image),
+		ImageID:     intern(in.Image),
+		Labels:      internMap(cfg.Labels),
+		State:       intern(string(state.Status)),
 		Ports:       hostPorts(cfg, host),
-		NetworkMode: string(host.NetworkMode),
+		NetworkMode: e.summary.HostConfig.NetworkMode,
 		NanoCPUs:    reservedNanoCPUs(host.NanoCPUs, host.CPUShares),
 		Memory:      host.Memory,
 	}
@@ -188,10 +254,11 @@ func listPorts(in container.InspectResponse) []container.Port {
 // status renders the human status `docker ps` shows, as the engine does,
 // at read time so that "Up 5 minutes" does not go stale in the cache.
 func (e *entry) status(now time.Time) string {
-	switch e.summary.State {
+	state := container.ContainerState(e.sched.State)
+	switch state {
 	case container.StateRunning, container.StatePaused:
 		s := "Up " + units.HumanDuration(now.Sub(e.startedAt))
-		if e.summary.State == container.StatePaused {
+		if state == container.StatePaused {
 			return s + " (Paused)"
 		}
 		switch e.health {
@@ -217,7 +284,7 @@ func (e *entry) status(now time.Time) string {
 	case container.StateCreated:
 		return "Created"
 	}
-	return string(e.summary.State)
+	return e.sched.State
 }
 
 // samePlacement reports whether a and b look the same to placement: the

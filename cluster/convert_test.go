@@ -3,6 +3,7 @@ package cluster
 import (
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
@@ -116,7 +117,7 @@ func TestLinkAliasNames(t *testing.T) {
 		inspectFixture("api", container.StateRunning, nil, &container.HostConfig{Links: []string{"/db:/api/database"}}),
 	} {
 		e := fromInspect(in)
-		n.containers[e.summary.ID] = e
+		n.containers[e.sched.ID] = e
 	}
 	aliases := linkAliases(n)
 	s := n.containers["id-db"].summaryAt(aliases, time.Now())
@@ -141,4 +142,25 @@ func TestNormalizeImage(t *testing.T) {
 			assert.Equal(t, want, normalizeImage(in))
 		})
 	}
+}
+
+// Strings thousands of containers share are stored once, and the summary
+// still carries the fields kept only in the scheduler's view.
+func TestFromInspectInternsSharedStrings(t *testing.T) {
+	a := fromInspect(inspectFixture("a", container.StateRunning, &container.Config{Image: "redis", Labels: map[string]string{"tier": "db"}}, nil))
+	b := fromInspect(inspectFixture("b", container.StateRunning, &container.Config{Image: "redis", Labels: map[string]string{"tier": "db"}}, nil))
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	assert.True(t, same(a.sched.ImageID, b.sched.ImageID), "image ID")
+	assert.True(t, same(a.sched.Image, b.sched.Image), "image")
+	assert.True(t, same(a.sched.Labels["tier"], b.sched.Labels["tier"]), "label value")
+	assert.True(t, same(a.summary.Command, b.summary.Command), "command")
+	assert.Same(t, &a.sched, a.viewLocked(nil), "no aliases: the scheduler's view is sched itself")
+
+	s := a.summaryAt(nil, time.Now())
+	assert.Equal(t, "id-a", s.ID)
+	assert.Equal(t, "redis", s.Image)
+	assert.Equal(t, "sha256:abc", s.ImageID)
+	assert.Equal(t, map[string]string{"tier": "db"}, s.Labels)
+	assert.Equal(t, container.StateRunning, s.State)
+	assert.Equal(t, []string{"/a"}, s.Names)
 }

@@ -36,7 +36,7 @@ func (k *nodeCounts) add(e *entry, sign int) {
 		return
 	}
 	k.containers += sign
-	switch e.summary.State {
+	switch container.ContainerState(e.sched.State) {
 	case container.StateRunning, container.StateRestarting:
 		k.running += sign
 	case container.StatePaused:

@@ -45,7 +45,7 @@ func TestCountsMatchAWalk(t *testing.T) {
 			host := &container.HostConfig{Resources: container.Resources{NanoCPUs: int64(rng.Intn(3)) * 5e8, Memory: int64(rng.Intn(3)) << 20}}
 			e := fromInspect(inspectFixture(name, states[rng.Intn(len(states))], nil, host))
 			e.seq = seq
-			step = fmt.Sprintf("%d store %s %s", i, name, e.summary.State)
+			step = fmt.Sprintf("%d store %s %s", i, name, e.sched.State)
 			c.mu.Lock()
 			c.storeLocked(n, e)
 			c.mu.Unlock()

@@ -153,12 +153,17 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 	}
 	seq := c.nextSeqLocked()
 	res := &reservation{n: n, nodeName: n.name, id: "creating-" + strconv.FormatUint(seq, 10), name: r.Name}
+	var names []string
+	if r.Name != "" {
+		names = []string{r.Name}
+	}
 	e := &entry{
 		name:        r.Name,
 		reservation: true,
 		seq:         seq,
 		sched: scheduler.Container{
 			ID:          res.id,
+			Names:       names,
 			Image:       r.Image,
 			Labels:      r.Labels,
 			State:       "creating",
@@ -168,7 +173,6 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 			Memory:      q.Memory,
 		},
 	}
-	e.summary.ID = res.id
 	c.setContainerLocked(n, e)
 	if r.Name != "" {
 		c.names[r.Name] = res.id
@@ -258,7 +262,8 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	}
 	c.putNodeLocked(n)
 	res.settleLocked()
-	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(linkAliases(n), c.cfg.Now())}
+	// No link can name a container that did not exist: no aliases.
+	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(nil, c.cfg.Now())}
 	c.mu.Unlock()
 	c.lazyInspect(n, id)
 	return out, nil

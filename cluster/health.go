@@ -194,9 +194,10 @@ func (c *Cluster) markSynced(n *node) {
 func (c *Cluster) resetNodeLocked(n *node) {
 	old := n.containers
 	n.containers = make(map[string]*entry)
+	n.ids, n.aliases, n.aliasesOK = nil, nil, false
 	n.counts = nodeCounts{}
 	for id, e := range old {
-		c.releaseNameLocked(e.name, e.summary.ID)
+		c.releaseNameLocked(e.name, e.sched.ID)
 		c.unownLocked(n, id)
 	}
 	n.images, n.networks, n.volumes = nil, nil, nil

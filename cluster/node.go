@@ -77,8 +77,13 @@ type node struct {
 	// instead of asking again.
 	fetching map[string][]*fetching
 	counts   nodeCounts // totals of containers, see counts.go
-	tombs    map[string]time.Time
-	images   []image.Summary
+	// ids is containers' keys in order (putNodeLocked).
+	ids []string
+	// aliases caches linkAliases while aliasesOK.
+	aliases   map[string][]string
+	aliasesOK bool
+	tombs     map[string]time.Time
+	images    []image.Summary
 	// imageViews is images as placement sees them, built from
 	// imageViewsOf (the listing they were made from).
 	imageViews   []*scheduler.Image
@@ -161,7 +166,7 @@ func (c *Cluster) dropNodeLocked(n *node) []Event {
 	n.state = scheduler.NodeDisconnected
 	n.updated = c.cfg.Now()
 	for id, e := range n.containers {
-		c.releaseNameLocked(e.name, e.summary.ID)
+		c.releaseNameLocked(e.name, e.sched.ID)
 		c.unownLocked(n, id)
 	}
 	if n.id != "" {

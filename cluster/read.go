@@ -270,7 +270,7 @@ func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
 		}
 		amb := &AmbiguousError{Ref: ref}
 		for _, m := range ms {
-			amb.Candidates = append(amb.Candidates, fmt.Sprintf("%s/%s (%.12s)", m.n.name, m.e.name, m.e.summary.ID))
+			amb.Candidates = append(amb.Candidates, fmt.Sprintf("%s/%s (%.12s)", m.n.name, m.e.name, m.e.sched.ID))
 		}
 		sort.Strings(amb.Candidates)
 		return nil, nil, amb

@@ -95,7 +95,7 @@ func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) erro
 		c.mu.Unlock()
 		return fmt.Errorf("rename %s: %w", ref, err)
 	}
-	id, nodeName := e.summary.ID, n.name
+	id, nodeName := e.sched.ID, n.name
 	if holder, taken := c.names[name]; taken && holder != id {
 		c.mu.Unlock()
 		return errorf(ErrNameConflict, `rename %s: Conflict. The container name "/%s" is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.`, ref, name, holder)
@@ -129,7 +129,7 @@ func (c *Cluster) RemoveContainer(ctx context.Context, ref string, force, volume
 		c.mu.Unlock()
 		return fmt.Errorf("remove %s: %w", ref, err)
 	}
-	id, nodeName := e.summary.ID, n.name
+	id, nodeName := e.sched.ID, n.name
 	c.mu.Unlock()
 	cctx, cancel := c.callCtx(ctx)
 	err = n.eng.RemoveContainer(cctx, id, force, volumes)
