@@ -328,3 +328,66 @@ func (p profiler) start(name string) <-chan struct{} {
 	}()
 	return done
 }
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc/PID/stat times;
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// cpuTime is the user plus system CPU time process pid has used so far.
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields count from the
+	// closing parenthesis: utime and stime are fields 14 and 15.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name, want at least 13", pid, len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// cpuMeter measures the CPU the manager, the simulator and this process
+// (the clients) use over one figure.
+type cpuMeter struct {
+	pids  [3]int
+	start [3]time.Duration
+}
+
+func startCPUMeter(manager, sim int) (*cpuMeter, error) {
+	m := &cpuMeter{pids: [3]int{manager, sim, os.Getpid()}}
+	for i, pid := range m.pids {
+		t, err := cpuTime(pid)
+		if err != nil {
+			return nil, err
+		}
+		m.start[i] = t
+	}
+	return m, nil
+}
+
+// perItem is the CPU each process used since start, divided by n.
+func (m *cpuMeter) perItem(n int) ([3]time.Duration, error) {
+	var out [3]time.Duration
+	for i, pid := range m.pids {
+		t, err := cpuTime(pid)
+		if err != nil {
+			return out, err
+		}
+		out[i] = (t - m.start[i]) / time.Duration(n)
+	}
+	return out, nil
+}
