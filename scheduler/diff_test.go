@@ -44,3 +44,29 @@ func TestDiffSorted(t *testing.T) {
 		})
 	}
 }
+
+func TestPostingsInlineOneSlot(t *testing.T) {
+	m := postings{}
+	m.add("web", 3)
+	m.add("web", 3)
+	assert.Equal(t, postingRef{one: 4}, m["web"], "one slot is held inline")
+	m.add("web", 7)
+	r := m["web"]
+	if assert.NotNil(t, r.p, "a second slot moves it to a shared posting") {
+		assert.ElementsMatch(t, []int32{3, 7}, r.p.sparse)
+	}
+	m.remove("web", 3)
+	assert.Equal(t, postingRef{one: 8}, m["web"], "back inline at one slot")
+	m.remove("web", 3)
+	assert.Equal(t, postingRef{one: 8}, m["web"], "removing a slot that does not hold it changes nothing")
+	m.remove("web", 7)
+	assert.NotContains(t, m, "web", "empty values are dropped")
+
+	var set NodeSet
+	set.reset(1)
+	m.add("db", 0)
+	m["db"].orInto(&set)
+	m["missing"].orInto(&set)
+	assert.True(t, set.has(0))
+	assert.Equal(t, 1, set.Len())
+}

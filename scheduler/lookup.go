@@ -114,8 +114,8 @@ func (s *Snapshot) idPrefix(dst *NodeSet, ref string) {
 	if len(ref) < minIDPrefix {
 		return
 	}
-	p := s.cidPrefix[ref[:minIDPrefix]]
-	if p == nil {
+	p, ok := s.cidPrefix[ref[:minIDPrefix]]
+	if !ok {
 		return
 	}
 	if len(ref) == minIDPrefix {
@@ -135,9 +135,7 @@ func (s *Snapshot) idPrefix(dst *NodeSet, ref string) {
 		set.each(check)
 		return
 	}
-	for _, i := range p.sparse {
-		check(i)
-	}
+	p.each(check)
 }
 
 // NodesMatchingContainerLabel adds the nodes where some container's label
