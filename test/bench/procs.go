@@ -311,9 +311,14 @@ func (p profiler) start(name string) <-chan struct{} {
 		return done
 	}
 	// The CPU profile, and over the same interval the contention on
-	// mutexes (a delta profile; the manager samples them, see --pprof).
+	// mutexes (a delta profile; the manager samples them, see --pprof)
+	// and the allocations (what the GC has to clean up).
 	var both sync.WaitGroup
-	both.Add(2)
+	both.Add(3)
+	go func() {
+		defer both.Done()
+		get(fmt.Sprintf("http://%s/debug/pprof/allocs?seconds=%d", p.addr, p.seconds), p.prefix+name+"-allocs")
+	}()
 	go func() {
 		defer both.Done()
 		get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, p.seconds), p.prefix+name)
