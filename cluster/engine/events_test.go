@@ -1,10 +1,12 @@
 package engine_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -260,5 +262,74 @@ func TestEventsOverTLS(t *testing.T) {
 		var verr *pki.VerifyError
 		require.True(t, errors.As(err, &verr), "explained TLS failure, got %v", err)
 		assert.Equal(t, pki.ReasonUnknownCA, verr.Reason)
+	})
+}
+
+// rawEngine answers pings so the version is negotiated, and answers
+// GET /events with the raw bytes of answer, then hangs up.
+func rawEngine(t *testing.T, answer []byte) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if !strings.HasSuffix(req.URL.Path, "/events") {
+						_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 0\r\n\r\n")
+						continue
+					}
+					_, _ = conn.Write(answer)
+					return
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// chunked is a 200 answer to GET /events carrying body in one chunk.
+func chunked(body string) string {
+	return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+}
+
+func FuzzEventsAnswer(f *testing.F) {
+	two := `{"Type":"container","Action":"start","Actor":{"ID":"a"},"timeNano":1}` + "\n" +
+		`{"Type":"container","Action":"die","Actor":{"ID":"a"},"timeNano":2}` + "\n"
+	f.Add(chunked(two))
+	f.Add(chunked(`{"Type":"container"`))
+	f.Add("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n{}\n")
+	f.Add("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 20\r\n\r\n{\"message\":\"boom\"}\r\n")
+	f.Add("HTTP/1.0 200 OK\r\n\r\n" + two)
+	f.Add("garbage")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, answer string) {
+		addr := rawEngine(t, []byte(answer))
+		e, err := engine.Dial(addr, engine.Options{Timeout: time.Second})
+		require.NoError(t, err)
+		defer e.Close()
+		var got []events.Message
+		err = e.Events(context.Background(), time.Time{}, func(m events.Message) { got = append(got, m) })
+		// Whatever the engine sends, the stream ends (the engine hung
+		// up) with an error naming it, and every event came from the
+		// answer.
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), addr)
+		assert.LessOrEqual(t, len(got), strings.Count(answer, "{"))
+		if answer == chunked(two) {
+			require.Len(t, got, 2)
+			assert.Equal(t, events.Action("die"), got[1].Action)
+		}
 	})
 }
