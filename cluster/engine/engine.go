@@ -4,14 +4,15 @@
 //
 // Every call carries the caller's context plus a per-call timeout, except the
 // event stream (long-lived by nature, ended by its context; only opening it
-// is bounded) and image pulls (bounded by PullTimeout).
+// is bounded) and image pulls (bounded by PullTimeout). The API version is
+// negotiated with the engine on the first call, so 20.10 engines (API 1.41)
+// and current ones both work.
 //
 // An engine costs the manager as little as possible at rest, because there
 // may be a thousand: one SDK client and one HTTP transport shared by the
 // SDK's calls, inspects, pulls and the API's forwarding, whose connections
 // close after IdleTimeout, and the event stream on a connection of its own
-// read by the caller's goroutine (no transport goroutines, no channel). The API version is negotiated with the engine on
-// the first call, so 20.10 engines (API 1.41) and current ones both work.
+// read by the caller's goroutine (no transport goroutines, no channel).
 package engine
 
 import (
