@@ -54,10 +54,10 @@ func (e *Engine) AddContainer(spec ContainerSpec) (string, error) {
 		return "", fmt.Errorf("add container %q: ports %v: %w", spec.Name, spec.Ports, err)
 	}
 	cfg := &container.Config{Image: spec.Image, Labels: spec.Labels, Cmd: spec.Cmd, Env: spec.Env, ExposedPorts: exposed}
-	hc := &container.HostConfig{
-		NetworkMode: container.NetworkMode(spec.NetworkMode), PortBindings: bindings, PublishAllPorts: spec.PublishAll,
+	hc := &hostSpec{
+		NetworkMode: spec.NetworkMode, PortBindings: bindings, PublishAllPorts: spec.PublishAll,
 		Links: spec.Links, Binds: spec.Binds,
-		Resources: container.Resources{NanoCPUs: spec.NanoCPUs, Memory: spec.Memory, CPUShares: spec.CPUShares},
+		NanoCPUs: spec.NanoCPUs, Memory: spec.Memory, CPUShares: spec.CPUShares,
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -94,6 +94,7 @@ type Engine struct {
 	networks    map[string]*netw
 	volumes     map[string]*vol
 	boundPorts  map[hostPort]string // host ports held by running containers → container ID
+	portUse     map[portKey]int     // bindings per port and protocol, over all addresses
 	nextPort    int
 	nextIP      int
 	seq         uint64           // creation order of containers
@@ -130,6 +131,7 @@ func New(opts Options) *Engine {
 		networks:      make(map[string]*netw, 3),
 		volumes:       make(map[string]*vol),
 		boundPorts:    make(map[hostPort]string),
+		portUse:       make(map[portKey]int),
 		nextPort:      firstRandomPort,
 		changed:       make(chan struct{}),
 		streams:       make(map[*stream]struct{}),

@@ -64,6 +64,12 @@ type link struct {
 	alias  string
 }
 
+// portKey is a host port whatever its address, to find wildcard overlaps.
+type portKey struct {
+	port  int
+	proto string
+}
+
 // hostPort is one host address a running container holds.
 type hostPort struct {
 	ip    string
@@ -172,14 +178,33 @@ func names(c *ctr, aliases map[string][]string) []string {
 	return append([]string{"/" + c.name}, aliases[c.id]...)
 }
 
-// portConflictLocked returns the container holding hp (or a wildcard overlap).
-func (e *Engine) portConflictLocked(hp hostPort) (string, bool) {
-	for b, id := range e.boundPorts {
-		if b.port == hp.port && b.proto == hp.proto && (b.ip == hp.ip || b.ip == "0.0.0.0" || hp.ip == "0.0.0.0") {
-			return id, true
-		}
+// portTakenLocked reports whether hp, or a wildcard overlap with it, is
+// held. It is two map lookups, not a walk of every bound port: a start with
+// random ports asks it once per candidate port.
+func (e *Engine) portTakenLocked(hp hostPort) bool {
+	if hp.ip == "0.0.0.0" {
+		return e.portUse[portKey{hp.port, hp.proto}] > 0
 	}
-	return "", false
+	_, exact := e.boundPorts[hp]
+	_, wildcard := e.boundPorts[hostPort{"0.0.0.0", hp.port, hp.proto}]
+	return exact || wildcard
+}
+
+// holdPortLocked and dropPortLocked keep boundPorts and portUse in step.
+func (e *Engine) holdPortLocked(hp hostPort, id string) {
+	e.boundPorts[hp] = id
+	e.portUse[portKey{hp.port, hp.proto}]++
+}
+
+func (e *Engine) dropPortLocked(hp hostPort) {
+	if _, ok := e.boundPorts[hp]; !ok {
+		return
+	}
+	delete(e.boundPorts, hp)
+	k := portKey{hp.port, hp.proto}
+	if e.portUse[k]--; e.portUse[k] <= 0 {
+		delete(e.portUse, k)
+	}
 }
 
 // randomPortLocked returns the next free port of the ephemeral range, going
@@ -191,7 +216,7 @@ func (e *Engine) randomPortLocked(ip, proto string) (int, error) {
 		if e.nextPort > lastRandomPort {
 			e.nextPort = firstRandomPort
 		}
-		if _, taken := e.portConflictLocked(hostPort{ip, p, proto}); !taken {
+		if !e.portTakenLocked(hostPort{ip, p, proto}) {
 			return p, nil
 		}
 	}
@@ -205,7 +230,7 @@ func (e *Engine) bindPortsLocked(c *ctr) error {
 	var held []hostPort
 	release := func() {
 		for _, hp := range held {
-			delete(e.boundPorts, hp)
+			e.dropPortLocked(hp)
 		}
 	}
 	for _, p := range sortedPorts(c.exposed) {
@@ -236,12 +261,12 @@ func (e *Engine) bindPortsLocked(c *ctr) error {
 					return errf(http.StatusBadRequest, "invalid host port %q for %s: use a number from 1 to 65535", b.HostPort, p)
 				}
 				hp.port = n
-				if _, taken := e.portConflictLocked(hp); taken {
+				if e.portTakenLocked(hp) {
 					release()
 					return errf(http.StatusInternalServerError, "driver failed programming external connectivity on endpoint %s (%s): Bind for %s:%d failed: port is already allocated", c.name, c.id[:12], hp.ip, hp.port)
 				}
 			}
-			e.boundPorts[hp] = c.id
+			e.holdPortLocked(hp, c.id)
 			held = append(held, hp)
 			bound[p] = append(bound[p], nat.PortBinding{HostIP: hp.ip, HostPort: strconv.Itoa(hp.port)})
 		}
@@ -250,10 +275,16 @@ func (e *Engine) bindPortsLocked(c *ctr) error {
 	return nil
 }
 
+// releasePortsLocked frees the host ports c holds, found from c.ports (which
+// bindPortsLocked filled from the same hostPorts) rather than by a walk.
 func (e *Engine) releasePortsLocked(c *ctr) {
-	for hp, id := range e.boundPorts {
-		if id == c.id {
-			delete(e.boundPorts, hp)
+	for p, bindings := range c.ports {
+		for _, b := range bindings {
+			n, _ := strconv.Atoi(b.HostPort)
+			hp := hostPort{ip: b.HostIP, port: n, proto: p.Proto()}
+			if e.boundPorts[hp] == c.id {
+				e.dropPortLocked(hp)
+			}
 		}
 	}
 	c.ports = nil
