@@ -116,7 +116,7 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 		w.add(it)
 	}
 	if w.reload {
-		signal(n.wake) // labels may have changed: heartbeat now
+		c.beats.wake(n) // labels may have changed: heartbeat now
 	}
 	fail := func(err error) {
 		if err == nil || ctx.Err() != nil {

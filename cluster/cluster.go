@@ -131,6 +131,8 @@ type Cluster struct {
 	// engine (a math/rand source is ~5 KB, two per engine was 9.5 MB at
 	// 1,000 engines), safe for concurrent use.
 	jitter *rand.Rand
+	// beats runs every node's heartbeat (beats.go).
+	beats beats
 
 	// mu guards everything below. It is never held across an engine call
 	// or a channel send; scheduling plus reservation happen under it.
@@ -154,7 +156,7 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Cluster{
+	c := &Cluster{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		hub:     newHub(cfg.EventHistory, cfg.SubscriberBuffer),
@@ -166,7 +168,9 @@ func New(cfg Config) (*Cluster, error) {
 		owners:  make(map[string]*node),
 		snap:    scheduler.NewSnapshot(),
 		names:   make(map[string]string),
-	}, nil
+	}
+	c.beats.c = c
+	return c, nil
 }
 
 // SetMembers makes addrs the full membership: engines not yet known are
@@ -181,7 +185,7 @@ func (c *Cluster) Stop() {
 		c.mu.Lock()
 		c.stopped = true
 		c.mu.Unlock()
-		// Each supervisor closes its engine on the way out.
+		// Each node's engine is closed once its context ends (beats.drop).
 		c.cancel()
 		c.wg.Wait()
 		c.hub.close()

@@ -78,7 +78,7 @@ func (c *Cluster) SetMembership(up, down []string) {
 		c.log.Info("engine's join agent is back; re-validating the node", "addr", n.addr)
 		// Heartbeat now rather than at the next refresh: the node must not
 		// stay out of placement longer than one round trip to its engine.
-		signal(n.wake)
+		c.beats.wake(n)
 	}
 }
 

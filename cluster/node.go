@@ -39,13 +39,12 @@ type Node struct {
 }
 
 // node is one engine's live state. Fields below the mark are guarded by
-// Cluster.mu; eng, cancel, wake and done are set before the node's
+// Cluster.mu; eng, cancel and resync are set before the node's
 // goroutines start and never change.
 type node struct {
 	addr   string
 	eng    Engine
 	cancel context.CancelFunc
-	wake   chan struct{} // buffered(1): heartbeat now
 	resync chan struct{} // buffered(1): full sync now
 
 	// guarded by Cluster.mu
@@ -72,6 +71,9 @@ type node struct {
 	// cache does not know yet is most likely theirs, and its inspect is
 	// the one they are about to store.
 	creating map[*reservation]bool
+	// beat is the node's place in the heartbeat schedule (beats.go),
+	// guarded by beats.mu.
+	beat *beat
 	// fetching holds the inspects under way per container (fetch), so
 	// that an event batch waits for one requested after its events
 	// instead of asking again.
@@ -106,7 +108,6 @@ func newNode(addr string, now time.Time) *node {
 		name:       addr,
 		state:      scheduler.NodePending,
 		updated:    now,
-		wake:       make(chan struct{}, 1),
 		resync:     make(chan struct{}, 1),
 		containers: make(map[string]*entry),
 		creating:   make(map[*reservation]bool),
@@ -123,7 +124,7 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// startNode dials the engine and starts its supervisor.
+// startNode dials the engine and schedules its heartbeats.
 func (c *Cluster) startNode(n *node) {
 	eng, err := c.cfg.Dial(n.addr)
 	if err != nil {
@@ -143,14 +144,13 @@ func (c *Cluster) startNode(n *node) {
 	}
 	n.eng = eng
 	n.cancel = cancel
-	c.wg.Add(1)
 	c.mu.Unlock()
-	go c.supervise(ctx, n)
+	c.beats.add(ctx, n)
 }
 
 // stopNode ends a node removed by discovery. Its goroutines exit on their
-// own once the context is cancelled; the engine is closed by the
-// supervisor on its way out.
+// own once the context is cancelled; the engine is closed once a
+// heartbeat under way ends (beats.drop).
 func (c *Cluster) stopNode(n *node) {
 	if n.cancel != nil {
 		n.cancel()
@@ -179,33 +179,6 @@ func (c *Cluster) dropNodeLocked(n *node) []Event {
 		return []Event{c.engineEventLocked(n, ActionEngineDisconnect)}
 	}
 	return nil
-}
-
-// supervise runs the heartbeat of one node until its context ends.
-func (c *Cluster) supervise(ctx context.Context, n *node) {
-	defer c.wg.Done()
-	defer func() { _ = n.eng.Close() }()
-	lastReconcile := time.Now()
-	for {
-		ok := c.heartbeat(ctx, n)
-		if ok && time.Since(lastReconcile) >= c.cfg.ReconcileInterval {
-			lastReconcile = time.Now()
-			signal(n.resync)
-		}
-		c.mu.Lock()
-		failures := n.failures
-		c.mu.Unlock()
-		wait := c.nextRefresh(ok, failures, c.jitter)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-n.wake:
-		case <-t.C:
-		}
-		t.Stop()
-	}
 }
 
 // nextRefresh is a random interval in [min,max] for a healthy node, and a

@@ -22,11 +22,13 @@ import (
 	"github.com/swarmlab/swarm/test/fakeengine"
 )
 
-// perEngineGoroutines is the budget of a tracked engine at rest: its
-// heartbeat loop, the loop applying its events, and the goroutine reading
-// its event stream. Issue 7 measured 8 before the stream had a connection
-// of its own; at 1,000 engines each one is about 40 KiB of stacks.
-const perEngineGoroutines = 3
+// perEngineGoroutines is the budget of a tracked engine at rest: the loop
+// applying its events and the goroutine reading its event stream (its
+// heartbeats run from the cluster's one schedule, in a goroutine only
+// while the engine is asked). Issue 7 measured 8 before the stream had a
+// connection of its own and 3 before the heartbeats were scheduled; at
+// 1,000 engines each one is about 4-8 KiB of stack.
+const perEngineGoroutines = 2
 
 // clusterGoroutines is slack for the cluster's own goroutines (hub,
 // membership), independent of the number of engines.
