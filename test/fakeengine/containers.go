@@ -24,19 +24,22 @@ var containerStates = map[string]bool{
 	"paused": true, "exited": true, "dead": true,
 }
 
+// inspectContainer serves GET /containers/{id}/json, encoded by hand under
+// e.mu (see appendInspectLocked) and written after it is released.
 func (e *Engine) inspectContainer(w http.ResponseWriter, r *http.Request) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
 	e.mu.Lock()
 	c, err := e.findLocked(r.PathValue("id"))
-	var resp container.InspectResponse
 	if err == nil {
-		resp = e.inspectLocked(c)
+		*bp = append(e.appendInspectLocked((*bp)[:0], c), '\n')
 	}
 	e.mu.Unlock()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeRaw(w, http.StatusOK, *bp)
 }
 
 func (e *Engine) listContainers(w http.ResponseWriter, r *http.Request) {

@@ -25,7 +25,9 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -79,6 +81,8 @@ type Engine struct {
 	memTotal      int64
 	registry      map[string]bool // nil: everything is pullable
 	mux           *http.ServeMux
+	headers       http.Header  // set on every response; built once, only read after New
+	latency       atomic.Int64 // nanoseconds added to every call, read without e.mu
 
 	// mu guards everything below. Handlers copy what they need out of the
 	// state and release mu before they write to a connection.
@@ -86,7 +90,6 @@ type Engine struct {
 	id          string
 	name        string
 	labels      map[string]string
-	latency     time.Duration
 	containers  map[string]*ctr // by full ID
 	byName      map[string]*ctr // by name without "/"
 	images      map[string]*img // by ID
@@ -123,7 +126,6 @@ func New(opts Options) *Engine {
 		id:            opts.ID,
 		name:          opts.Name,
 		labels:        maps.Clone(opts.Labels),
-		latency:       opts.Latency,
 		containers:    make(map[string]*ctr),
 		byName:        make(map[string]*ctr),
 		images:        make(map[string]*img),
@@ -174,6 +176,12 @@ func New(opts Options) *Engine {
 	}
 	for _, ref := range opts.Images {
 		e.AddImage(ref)
+	}
+	e.latency.Store(int64(opts.Latency))
+	e.headers = http.Header{
+		"Server":      {"Docker/" + e.serverVersion + " (" + runtime.GOOS + ")"},
+		"Api-Version": {e.maxVersion},
+		"Ostype":      {"linux"},
 	}
 	e.mux = e.routes()
 	return e
@@ -278,11 +286,7 @@ func (e *Engine) SetLabels(labels map[string]string) {
 }
 
 // SetLatency changes the latency added to every call.
-func (e *Engine) SetLatency(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.latency = d
-}
+func (e *Engine) SetLatency(d time.Duration) { e.latency.Store(int64(d)) }
 
 // CutNextListings makes the next n container listings stop half-way through
 // the body and drop the connection, as an engine dying mid-response does.

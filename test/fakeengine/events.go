@@ -1,7 +1,6 @@
 package fakeengine
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -165,15 +164,26 @@ func (e *Engine) eventsHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
-	enc := json.NewEncoder(w)
+	// One write and one flush per wake-up, whatever the number of events:
+	// the lines are encoded by hand into buf (see appendEvent).
+	var buf []byte
 	for {
+		buf = buf[:0]
+		past := false
 		for i := range pending {
 			if until > 0 && pending[i].TimeNano > until {
+				past = true
+				break
+			}
+			buf = appendEvent(buf, &pending[i])
+		}
+		if len(buf) > 0 {
+			if _, err := w.Write(buf); err != nil {
 				return
 			}
-			if enc.Encode(&pending[i]) != nil {
-				return
-			}
+		}
+		if past {
+			return
 		}
 		if flusher != nil {
 			flusher.Flush()

@@ -95,6 +95,18 @@ func (e *Engine) addImageLocked(ref string) (*img, error) {
 
 // findImageLocked resolves a reference, a full ID or a unique ID prefix.
 func (e *Engine) findImageLocked(ref string) (*img, error) {
+	// Fast path without the reference grammar: ref already is a stored tag
+	// ("busybox:latest") or one with the implied tag ("busybox"). Tags are
+	// kept normalized, and normalizing is idempotent, so a hit is exactly
+	// what the slow path would find.
+	if im, ok := e.tags[ref]; ok {
+		return im, nil
+	}
+	if !strings.ContainsAny(ref, ":@") {
+		if im, ok := e.tags[ref+":latest"]; ok {
+			return im, nil
+		}
+	}
 	if norm, err := normalizeRef(ref); err == nil {
 		if im, ok := e.tags[norm]; ok {
 			return im, nil

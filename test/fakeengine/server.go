@@ -8,9 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -81,6 +81,12 @@ func (e *Engine) routes() *http.ServeMux {
 	h("POST /volumes/create", e.createVolume)
 	h("GET /volumes/{name}", e.inspectVolume)
 	h("DELETE /volumes/{name}", e.deleteVolume)
+	// Everything else, wrong methods included, is dockerd's JSON 404 (the
+	// mux's own answers are plain text). Routing once per request this way
+	// is cheaper than asking the mux for the handler first.
+	m.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, errf(http.StatusNotFound, "page not found"))
+	})
 	return m
 }
 
@@ -95,9 +101,9 @@ func (e *Engine) count(route string) {
 // headers every dockerd response carries.
 func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Server", "Docker/"+e.serverVersion+" ("+runtime.GOOS+")")
-	hdr.Set("Api-Version", e.maxVersion)
-	hdr.Set("Ostype", "linux")
+	for k, v := range e.headers {
+		hdr[k] = v // shared slices: net/http only reads them
+	}
 	if v, rest, ok := splitVersion(r.URL.Path); ok {
 		if versionLess(e.maxVersion, v) {
 			writeError(w, errf(http.StatusBadRequest, "client version %s is too new. Maximum supported API version is %s", v, e.maxVersion))
@@ -115,10 +121,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL.RawPath = ""
 		r = r2
 	}
-	e.mu.Lock()
-	latency := e.latency
-	e.mu.Unlock()
-	if latency > 0 {
+	if latency := time.Duration(e.latency.Load()); latency > 0 {
 		t := time.NewTimer(latency)
 		select {
 		case <-t.C:
@@ -126,10 +129,6 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 			return
 		}
-	}
-	if _, pattern := e.mux.Handler(r); pattern == "" {
-		writeError(w, errf(http.StatusNotFound, "page not found"))
-		return
 	}
 	e.mux.ServeHTTP(w, r)
 }
@@ -166,10 +165,30 @@ func versionLess(a, b string) bool {
 
 // writeJSON encodes v with status. Callers must not hold e.mu.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, fmt.Errorf("fake engine: encode response: %w", err))
+		return
+	}
+	writeRaw(w, status, append(body, '\n'))
 }
+
+// writeRaw sends an encoded JSON body (ending in a newline, as json.Encoder
+// leaves it) in one piece with its length, so a response costs one write
+// to the connection rather than a chunked stream. Callers must not hold e.mu.
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	hdr := w.Header()
+	hdr["Content-Type"] = jsonContentType
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// jsonContentType is shared by every response header; net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
+// bufPool holds response buffers for the hand-encoded hot paths.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // writeError answers err the way dockerd does: {"message": "..."} with the
 // error's status, 500 for errors without one.
