@@ -92,6 +92,8 @@ func TestParseFlagsRejects(t *testing.T) {
 		{"bad labels", []string{"--labels", "zone", "--addrs-file", "x"}, "has no '='"},
 		{"stray argument", []string{"--addrs-file", "x", "extra"}, `unexpected argument "extra"`},
 		{"unknown flag", []string{"--nodes", "3"}, "flag provided but not defined"},
+		{"gc off", []string{"--gc-percent", "0", "--addrs-file", "x"}, "--gc-percent 0: must be -1"},
+		{"gc below -1", []string{"--gc-percent", "-5", "--addrs-file", "x"}, "--gc-percent -5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,4 +187,24 @@ func TestRunBusyPortExitsOne(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "engine 0 on "+l.Addr().String())
 	assert.Contains(t, stderr.String(), "pick another --listen base port")
+}
+
+func TestParseFlagsGCPercent(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"default is lazy", nil, 400},
+		{"keep GOGC", []string{"--gc-percent", "-1"}, -1},
+		{"explicit", []string{"--gc-percent", "150"}, 150},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			cfg, err := parseFlags(append(tt.args, "--addrs-file", "x"), &stderr)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.GCPercent)
+		})
+	}
 }
