@@ -144,6 +144,7 @@ func (s *Snapshot) sameImages(a, b []*Image) bool {
 // container still on the node (in rest) also contributes: postings hold
 // nodes, not containers, so a value stays while any container has it.
 func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
+	s.countKeys(i, c, -1)
 	for _, name := range c.Names {
 		if !slices.ContainsFunc(rest, func(o *Container) bool { return slices.Contains(o.Names, name) }) {
 			s.nameEntry(s.cnames, s.cnameText, name, i, false)
@@ -216,10 +217,11 @@ func normalIP(ip string) string {
 // indexContainer adds (or removes) one container's names, ID, labels and
 // ports at slot i.
 func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
-	op := postings.remove
+	op, delta := postings.remove, int32(-1)
 	if add {
-		op = postings.add
+		op, delta = postings.add, 1
 	}
+	s.countKeys(i, c, delta)
 	for _, name := range c.Names {
 		s.nameEntry(s.cnames, s.cnameText, name, i, add)
 	}

@@ -1,5 +1,7 @@
 package scheduler
 
+import "slices"
+
 // Snapshot is the placement state: every node plus the indexes that let
 // Schedule answer a request without looking at every node.
 //
@@ -44,12 +46,16 @@ type Snapshot struct {
 	ports      map[portKey]*portIndex
 	hostPorts  map[portKey]*posting
 
+	// keys counts, per slot, the node's containers holding each container
+	// label key, so that allHave follows a container change without a
+	// walk of every container's labels (indexAllHave).
+	keys [][]keyCount
+
 	// scratch for Put; the snapshot has a single writer.
-	keyCount map[string]int
-	byCID    map[string]*Container
-	byImage  map[string]*Image
-	added    []*Container
-	removed  []*Container
+	byCID   map[string]*Container
+	byImage map[string]*Image
+	added   []*Container
+	removed []*Container
 }
 
 // slotStat is what ranking reads about one node.
@@ -115,7 +121,6 @@ func NewSnapshot() *Snapshot {
 		imageText:  newTextIndex(),
 		ports:      map[portKey]*portIndex{},
 		hostPorts:  map[portKey]*posting{},
-		keyCount:   map[string]int{},
 		byCID:      map[string]*Container{},
 		byImage:    map[string]*Image{},
 	}
@@ -190,6 +195,7 @@ func (s *Snapshot) allocSlot() int32 {
 	i := int32(len(s.nodes))
 	s.nodes = append(s.nodes, nil)
 	s.stats = append(s.stats, slotStat{})
+	s.keys = append(s.keys, nil)
 	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
 		set.grow(s.words())
 	}
@@ -264,18 +270,38 @@ func (s *Snapshot) indexLabels(i int32, n *Node, add bool) {
 	}
 }
 
-// indexAllHave records, per container label key, whether every container
-// of n has it.
-func (s *Snapshot) indexAllHave(i int32, n *Node) {
-	clear(s.keyCount)
-	for _, c := range n.Containers {
-		for k := range c.Labels {
-			s.keyCount[k]++
+// keyCount is how many of a node's containers have a label key.
+type keyCount struct {
+	key string
+	n   int32
+}
+
+// countKeys adds delta to slot i's count of each of c's label keys; a
+// count that reaches zero is dropped.
+func (s *Snapshot) countKeys(i int32, c *Container, delta int32) {
+	ks := s.keys[i]
+	for k := range c.Labels {
+		j := slices.IndexFunc(ks, func(kc keyCount) bool { return kc.key == k })
+		switch {
+		case j < 0 && delta > 0:
+			ks = append(ks, keyCount{key: k, n: delta})
+		case j >= 0:
+			ks[j].n += delta
+			if ks[j].n <= 0 {
+				ks = slices.Delete(ks, j, j+1)
+			}
 		}
 	}
-	for k, cnt := range s.keyCount {
-		if ci := s.clabels[k]; ci != nil {
-			if cnt == len(n.Containers) {
+	s.keys[i] = ks
+}
+
+// indexAllHave records, per container label key of n, whether every
+// container of n has it, from the kept counts. A key no container has
+// left was withdrawn as its last holder went.
+func (s *Snapshot) indexAllHave(i int32, n *Node) {
+	for _, kc := range s.keys[i] {
+		if ci := s.clabels[kc.key]; ci != nil {
+			if int(kc.n) == len(n.Containers) {
 				ci.allHave.add(i)
 			} else {
 				ci.allHave.remove(i)
@@ -308,6 +334,7 @@ func (s *Snapshot) unindex(i int32, n *Node) {
 	}
 	s.dropEmptyLabels(n.Containers)
 	s.indexImages(i, n, false)
+	s.keys[i] = nil
 }
 
 // dropEmptyLabels forgets container label keys no container has any more.
