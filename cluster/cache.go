@@ -185,11 +185,9 @@ func (c *Cluster) setContainerLocked(n *node, e *entry) {
 	old, had := n.containers[id]
 	n.counts.track(old, e)
 	n.containers[id] = e
-	if !had {
-		n.insertIDLocked(id)
-	}
+	n.setViewLocked(id)
 	if len(e.links) > 0 || had && len(old.links) > 0 {
-		n.aliases, n.aliasesOK = nil, false
+		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}
 	if c.nodes[n.addr] != n {
 		return // dropped by discovery while a call was in flight
@@ -212,7 +210,7 @@ func (c *Cluster) deleteContainerLocked(n *node, id string) {
 	delete(n.containers, id)
 	n.removeIDLocked(id)
 	if len(old.links) > 0 {
-		n.aliases, n.aliasesOK = nil, false
+		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}
 	c.unownLocked(n, id)
 }
@@ -334,10 +332,16 @@ func (c *Cluster) putNodeLocked(n *node) {
 		NanoCPUs: int64(n.ncpu) * 1e9,
 		Memory:   n.memory,
 	}
-	sn.Containers = make([]*scheduler.Container, 0, len(n.ids))
-	for _, id := range n.ids {
-		sn.Containers = append(sn.Containers, n.containers[id].viewLocked(aliases))
+	// Only the views of containers stored since the last Put are looked
+	// up (all of them after a link changed the aliases); the snapshot gets
+	// its own copy, as n.views keeps changing.
+	for i, v := range n.views {
+		if v == nil || !n.viewsOK {
+			n.views[i] = n.containers[n.ids[i]].viewLocked(aliases)
+		}
 	}
+	n.viewsOK = true
+	sn.Containers = slices.Clone(n.views)
 	sn.Images = n.imageViewsLocked()
 	c.snap.Put(sn)
 }
@@ -408,20 +412,25 @@ func linkAliases(n *node) map[string][]string {
 	return aliases
 }
 
-// insertIDLocked adds id to n.ids, kept sorted so that the snapshot gets
-// containers in ID order (its Put then diffs them without a map) without
-// sorting them on every Put.
-func (n *node) insertIDLocked(id string) {
+// setViewLocked records in n.ids (sorted, so that the snapshot gets
+// containers in ID order and its Put diffs them without a map, and no Put
+// sorts) that container id was stored, with its view in n.views (same
+// order) left for putNodeLocked to fill in.
+func (n *node) setViewLocked(id string) {
 	i, found := slices.BinarySearch(n.ids, id)
 	if !found {
 		n.ids = slices.Insert(n.ids, i, id)
+		n.views = slices.Insert(n.views, i, nil)
+		return
 	}
+	n.views[i] = nil
 }
 
-// removeIDLocked drops id from n.ids.
+// removeIDLocked drops id from n.ids and its view from n.views.
 func (n *node) removeIDLocked(id string) {
 	if i, found := slices.BinarySearch(n.ids, id); found {
 		n.ids = slices.Delete(n.ids, i, i+1)
+		n.views = slices.Delete(n.views, i, i+1)
 	}
 }
 

@@ -194,7 +194,7 @@ func (c *Cluster) markSynced(n *node) {
 func (c *Cluster) resetNodeLocked(n *node) {
 	old := n.containers
 	n.containers = make(map[string]*entry)
-	n.ids, n.aliases, n.aliasesOK = nil, nil, false
+	n.ids, n.views, n.viewsOK, n.aliases, n.aliasesOK = nil, nil, false, nil, false
 	n.counts = nodeCounts{}
 	for id, e := range old {
 		c.releaseNameLocked(e.name, e.sched.ID)

@@ -79,8 +79,12 @@ type node struct {
 	// instead of asking again.
 	fetching map[string][]*fetching
 	counts   nodeCounts // totals of containers, see counts.go
-	// ids is containers' keys in order (putNodeLocked).
-	ids []string
+	// ids is containers' keys in order, views their scheduler views in
+	// the same order (nil: stored since the last Put); viewsOK is false
+	// when every view must be looked up again (aliases changed).
+	ids     []string
+	views   []*scheduler.Container
+	viewsOK bool
 	// aliases caches linkAliases while aliasesOK.
 	aliases   map[string][]string
 	aliasesOK bool
