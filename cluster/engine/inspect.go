@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -96,12 +98,40 @@ func (e *Engine) inspect(ctx context.Context, id string) (container.InspectRespo
 	if resp.StatusCode != http.StatusOK {
 		return container.InspectResponse{}, answerError(resp)
 	}
+	// Read into a recycled buffer and decode that: a json.Decoder grows
+	// a fresh buffer per answer (about 16 KB of garbage per inspect, the
+	// call the manager makes most). Unmarshal copies every string out.
+	buf := inspectBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledInspect {
+			buf.Reset()
+			inspectBuffers.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxInspectAnswer+1)); err != nil {
+		return container.InspectResponse{}, fmt.Errorf("read inspect answer: %w", err)
+	}
+	if buf.Len() > maxInspectAnswer {
+		return container.InspectResponse{}, fmt.Errorf("inspect answer larger than %d bytes", maxInspectAnswer)
+	}
 	var w inspectWire
-	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), &w); err != nil {
 		return container.InspectResponse{}, fmt.Errorf("decode inspect answer: %w", err)
 	}
 	return w.response(), nil
 }
+
+// inspectBuffers recycles the buffers inspect answers are read into.
+var inspectBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const (
+	// maxInspectAnswer bounds one inspect answer (a container with
+	// thousands of labels or mounts is still far below it).
+	maxInspectAnswer = 16 << 20
+	// maxPooledInspect keeps an unusually large answer's buffer out of
+	// the pool.
+	maxPooledInspect = 256 << 10
+)
 
 // answerError is the error an engine's non-200 answer stands for: its
 // message, classified by statusKind when the status is one the SDK knows.

@@ -1,7 +1,11 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,4 +68,26 @@ func TestInspectKeepsWhatTheCacheReads(t *testing.T) {
 	_, err = e.InspectContainer(ctx, "nope")
 	assert.True(t, cerrdefs.IsNotFound(err), "a missing container is an answer, not a failure: %v", err)
 	assert.Contains(t, err.Error(), fe.Addr())
+}
+
+// An engine answering an inspect with more than the manager will hold is
+// refused with a clear error, not read into memory without bound.
+func TestInspectRefusesAnOversizedAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/_ping") {
+			w.Header().Set("Api-Version", "1.41")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"Id":"x","Name":"/`))
+		_, _ = w.Write(bytes.Repeat([]byte("a"), 17<<20))
+		_, _ = w.Write([]byte(`"}`))
+	}))
+	defer srv.Close()
+	e, err := engine.Dial(strings.TrimPrefix(srv.URL, "http://"), engine.Options{Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.InspectContainer(context.Background(), "x")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "larger than")
 }
