@@ -54,6 +54,9 @@ type Forwarder interface {
 	// RefreshNode re-reads one kind of object ("images", "networks",
 	// "volumes") of one node.
 	RefreshNode(ctx context.Context, nodeID, what string) error
+	// PlaceObject picks a node for a network or volume through the
+	// scheduler: health, the constraint expressions given, the strategy.
+	PlaceObject(constraints []string) (Node, error)
 }
 
 // Subscription is a live feed of events. Events is closed when the

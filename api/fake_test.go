@@ -165,6 +165,21 @@ func (f *fakeCluster) RefreshNode(_ context.Context, nodeID, what string) error 
 	return nil
 }
 
+// PlaceObject stands in for the scheduler: the healthy node with the
+// fewest containers.
+func (f *fakeCluster) PlaceObject(constraints []string) (Node, error) {
+	var best *Node
+	for _, n := range f.Nodes() {
+		if healthy(n) && (best == nil || n.Containers < best.Containers) {
+			best = &n
+		}
+	}
+	if best == nil {
+		return Node{}, fmt.Errorf("no healthy node: %w", ErrNodeUnavailable)
+	}
+	return *best, nil
+}
+
 func (f *fakeCluster) refreshes() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

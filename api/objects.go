@@ -63,23 +63,18 @@ func (s *Server) splitNode(name string) (Node, string, bool) {
 }
 
 // placeObject picks the node for a new network or volume: the one named
-// in "node/name", else the healthy node running the fewest containers.
+// in "node/name", else the one the scheduler picks (health, strategy), as
+// classic Swarm did.
 func (s *Server) placeObject(name string) (Endpoint, string, error) {
 	if n, rest, ok := s.splitNode(name); ok {
 		ep, err := s.endpointFor(n)
 		return ep, rest, err
 	}
-	var best *Node
-	nodes := s.cluster.Nodes()
-	for i, n := range nodes {
-		if healthy(n) && (best == nil || n.Containers < best.Containers) {
-			best = &nodes[i]
-		}
+	n, err := s.cluster.PlaceObject(nil)
+	if err != nil {
+		return Endpoint{}, "", fmt.Errorf("no node to create %q on; check `docker info`: %w", name, err)
 	}
-	if best == nil {
-		return Endpoint{}, "", fmt.Errorf("no healthy node to create %q on; check `docker info`: %w", name, ErrNodeUnavailable)
-	}
-	ep, err := s.endpointFor(*best)
+	ep, err := s.endpointFor(n)
 	return ep, name, err
 }
 
