@@ -49,14 +49,16 @@ func (e *Engine) startLocked(c *ctr, _ url.Values) error {
 		c.errMsg = err.Error()
 		return err
 	}
-	c.state = container.StateRunning
-	c.startedAt = time.Now().UTC()
-	c.pid = 1000 + int(e.seq+e.published)%30000
-	c.exitCode, c.errMsg = 0, ""
+	// As dockerd: networks are connected first, then StartedAt is taken
+	// and the process runs, then start is logged.
 	if len(c.nets) > 0 {
 		c.ip = e.allocIPLocked(e.networks[c.nets[0]])
 	}
 	e.netEventsLocked(c, events.ActionConnect)
+	c.state = container.StateRunning
+	c.startedAt = time.Now().UTC()
+	c.pid = 1000 + int(e.seq+e.published)%30000
+	c.exitCode, c.errMsg = 0, ""
 	e.emitLocked(events.ContainerEventType, events.ActionStart, c.id, e.attrs(c))
 	return nil
 }
