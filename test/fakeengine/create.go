@@ -1,6 +1,10 @@
 package fakeengine
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -41,8 +45,8 @@ type hostSpec struct {
 }
 
 func (e *Engine) createContainer(w http.ResponseWriter, r *http.Request) {
-	var req createRequest
-	if err := decodeBody(r, &req); err != nil {
+	req, err := decodeCreate(r)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
@@ -58,6 +62,30 @@ func (e *Engine) createContainer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.id, Warnings: []string{}})
+}
+
+// decodeCreate reads a create body: by decodeCreateFast when it can, else by
+// encoding/json with decodeBody's answers.
+func decodeCreate(r *http.Request) (*createRequest, error) {
+	if r.Body == nil || r.ContentLength == 0 {
+		return &createRequest{}, nil
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err := buf.ReadFrom(r.Body)
+	*bp = buf.Bytes() // keep the grown buffer for the next request
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid JSON body: read: %v", err)
+	}
+	if req, ok := decodeCreateFast(buf.Bytes()); ok {
+		return req, nil
+	}
+	var req createRequest
+	if err := json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		return nil, errf(http.StatusBadRequest, "invalid JSON body: %v", err)
+	}
+	return &req, nil
 }
 
 // createLocked creates a container in state "created" and emits what dockerd
