@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/tls"
 	"log"
 	"net"
@@ -9,43 +8,26 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/swarmlab/swarm/test/logsink"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from server goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // tlsServer is a TLS test server counting the requests its handler saw.
 type tlsServer struct {
 	*httptest.Server
 	calls  atomic.Int32
-	errLog *syncBuffer
+	errLog *logsink.Buffer
 }
 
 func startTLSServer(t *testing.T, cfg *tls.Config, handler http.Handler) *tlsServer {
 	t.Helper()
 	require.NotNil(t, cfg)
-	s := &tlsServer{errLog: &syncBuffer{}}
+	s := &tlsServer{errLog: &logsink.Buffer{}}
 	if handler == nil {
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("secret")) })
 	}

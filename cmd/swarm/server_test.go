@@ -22,25 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmlab/swarm/pki"
+	"github.com/swarmlab/swarm/test/logsink"
 )
-
-// syncBuffer is a log sink that server goroutines may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testCerts issues a CA, the manager's certificates and one client into a
 // temporary directory.
@@ -64,9 +47,9 @@ func freeAddr(t *testing.T) string {
 // startManager runs manage(cfg) in the background, logging at debug level
 // into the returned buffer. stop ends it and returns manage's error; it may
 // be called more than once and also runs at cleanup.
-func startManager(t *testing.T, cfg *manageConfig) (logs *syncBuffer, stop func() error) {
+func startManager(t *testing.T, cfg *manageConfig) (logs *logsink.Buffer, stop func() error) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &logsink.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/swarmlab/swarm/discovery"
+	"github.com/swarmlab/swarm/test/logsink"
 )
 
 // fast keeps tests quick while leaving room for -race on 2 cores: a probe
@@ -192,7 +192,7 @@ func TestWrongTokenCannotJoinNorRead(t *testing.T) {
 	require.Error(t, err, "a process without the token must not read members")
 	assert.Contains(t, err.Error(), "no manager reachable")
 
-	logs := &syncBuffer{}
+	logs := &logsink.Buffer{}
 	intruder, _ := startAgent(t, other, "10.6.6.6:2375", func(cfg *JoinConfig) {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	})
@@ -232,7 +232,7 @@ func TestAgentRetriesUntilManagerUp(t *testing.T) {
 	tok, err := Parse(bare)
 	require.NoError(t, err)
 	tok.Managers = []string{addr}
-	logs := &syncBuffer{}
+	logs := &logsink.Buffer{}
 	startAgent(t, tok.String(), "10.0.0.1:2375", func(cfg *JoinConfig) {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 		cfg.RetryMax = 400 * time.Millisecond
@@ -365,22 +365,4 @@ func (w *tWriter) Write(p []byte) (int, error) {
 		w.t.Log(strings.TrimSpace(string(p)))
 	}
 	return len(p), nil
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test reading at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

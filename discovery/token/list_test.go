@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/swarmlab/swarm/test/logsink"
 )
 
 func TestRouteAdvertise(t *testing.T) {
@@ -39,7 +41,7 @@ func TestLogBridgeLevels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.want+" "+tt.line[:min(20, len(tt.line))], func(t *testing.T) {
-			var buf syncBuffer
+			var buf logsink.Buffer
 			b := &logBridge{log: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 			n, err := b.Write([]byte(tt.line + "\n"))
 			assert.NoError(t, err)
