@@ -278,48 +278,48 @@ func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
 	return nil, nil, fmt.Errorf("no such container: %s: %w", ref, ErrNotFound)
 }
 
-// Images lists every image on every node.
-func (c *Cluster) Images() []Image {
+// perNode collects, under the lock, what each node holds (add appends
+// node n's items, given its public view), nodes in name order.
+func perNode[T any](c *Cluster, add func(out []T, n *node, view Node) []T) []T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []Image
+	var out []T
 	for _, n := range c.sortedNodesLocked() {
-		view := c.nodeViewLocked(n)
+		out = add(out, n, c.nodeViewLocked(n))
+	}
+	return out
+}
+
+// Images lists every image on every node.
+func (c *Cluster) Images() []Image {
+	return perNode(c, func(out []Image, n *node, view Node) []Image {
 		for _, img := range n.images {
 			out = append(out, Image{Node: view, Summary: img})
 		}
-	}
-	return out
+		return out
+	})
 }
 
 // Networks lists every network on every node.
 func (c *Cluster) Networks() []Network {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []Network
-	for _, n := range c.sortedNodesLocked() {
-		view := c.nodeViewLocked(n)
+	return perNode(c, func(out []Network, n *node, view Node) []Network {
 		for _, nw := range n.networks {
 			out = append(out, Network{Node: view, Summary: nw})
 		}
-	}
-	return out
+		return out
+	})
 }
 
 // Volumes lists every volume on every node.
 func (c *Cluster) Volumes() []Volume {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []Volume
-	for _, n := range c.sortedNodesLocked() {
-		view := c.nodeViewLocked(n)
+	return perNode(c, func(out []Volume, n *node, view Node) []Volume {
 		for _, v := range n.volumes {
 			if v != nil {
 				out = append(out, Volume{Node: view, Volume: *v})
 			}
 		}
-	}
-	return out
+		return out
+	})
 }
 
 // Info totals the healthy nodes' resources and every node's containers.
