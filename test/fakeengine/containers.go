@@ -27,8 +27,8 @@ var containerStates = map[string]bool{
 // inspectContainer serves GET /containers/{id}/json, encoded by hand under
 // e.mu (see appendInspectLocked) and written after it is released.
 func (e *Engine) inspectContainer(w http.ResponseWriter, r *http.Request) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	bp := getBuf()
+	defer putBuf(bp)
 	e.mu.Lock()
 	c, err := e.findLocked(r.PathValue("id"))
 	if err == nil {

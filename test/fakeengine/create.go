@@ -70,8 +70,8 @@ func decodeCreate(r *http.Request) (*createRequest, error) {
 	if r.Body == nil || r.ContentLength == 0 {
 		return &createRequest{}, nil
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
+	bp := getBuf()
+	defer putBuf(bp)
 	buf := bytes.NewBuffer((*bp)[:0])
 	_, err := buf.ReadFrom(r.Body)
 	*bp = buf.Bytes() // keep the grown buffer for the next request

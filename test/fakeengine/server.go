@@ -187,8 +187,19 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 // jsonContentType is shared by every response header; net/http only reads it.
 var jsonContentType = []string{"application/json"}
 
-// bufPool holds response buffers for the hand-encoded hot paths.
+// bufPool holds buffers for the hand-encoded hot paths (request bodies,
+// inspect responses). Take one with getBuf and return it with putBuf.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// putBuf returns bp to the pool unless an odd request grew it past 64 KiB,
+// which the pool would otherwise keep alive for good.
+func putBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		bufPool.Put(bp)
+	}
+}
 
 // writeError answers err the way dockerd does: {"message": "..."} with the
 // error's status, 500 for errors without one.
