@@ -36,6 +36,7 @@ func runManage(args []string, _, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage(stderr, err)
 	}
+	setGCDefault(os.Getenv, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := manage(ctx, cfg, logger); err != nil {
