@@ -63,7 +63,7 @@ func StartManager(ctx context.Context, lab *Lab, dir string) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeBridgePort()
+	addr, err := FreeBridgePort()
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +79,10 @@ type ManagerOptions struct {
 	// Docker runs the docker CLI against the manager and never fails; nil means
 	// RunDocker with DOCKER_HOST=tcp://Addr.
 	Docker func(ctx context.Context, args ...string) Result
+	// Healthy is how many engines must be healthy before LaunchManager
+	// returns: 0 means all of them, -1 none (the manager only has to answer,
+	// for tests of engines it must refuse).
+	Healthy int
 }
 
 // LaunchManager starts `swarm manage` with the test run's refresh timing and file://
@@ -105,15 +109,19 @@ func LaunchManager(ctx context.Context, lab *Lab, dir string, o ManagerOptions) 
 		return nil, err
 	}
 	m := &Manager{Addr: o.Addr, Log: logPath, Process: p, docker: docker}
-	if err := m.waitHealthy(ctx, len(lab.Engines)); err != nil {
+	want := o.Healthy
+	if want == 0 {
+		want = len(lab.Engines)
+	}
+	if err := m.waitHealthy(ctx, max(want, 0)); err != nil {
 		m.Stop()
 		return nil, fmt.Errorf("%w\nmanager log (%s):\n%s", err, logPath, m.LogTail(30))
 	}
 	return m, nil
 }
 
-// freeBridgePort picks a port on the bridge address that nothing listens on now.
-func freeBridgePort() (string, error) {
+// FreeBridgePort picks a port on the bridge address that nothing listens on now.
+func FreeBridgePort() (string, error) {
 	l, err := net.Listen("tcp", BridgeIP+":0")
 	if err != nil {
 		return "", fmt.Errorf("find a free port on %s: %w", BridgeIP, err)
@@ -123,7 +131,8 @@ func freeBridgePort() (string, error) {
 	return addr, nil
 }
 
-// waitHealthy polls `docker info` through the manager until want nodes are Healthy.
+// waitHealthy polls `docker info` through the manager until want nodes are Healthy
+// (0: until it answers).
 func (m *Manager) waitHealthy(ctx context.Context, want int) error {
 	ctx, cancel := context.WithTimeout(ctx, managerReadyTimeout)
 	defer cancel()
