@@ -26,7 +26,9 @@ func TestUntrustedEngineCertificateIsExplainedInInfo(t *testing.T) {
 	require.NoError(t, err, "swarm certs create: %s", out)
 	addr, err := e2e.FreeBridgePort()
 	require.NoError(t, err)
-	c := func(parts ...string) string { return filepath.Join(append([]string{other, "manager-client"}, parts...)...) }
+	c := func(parts ...string) string {
+		return filepath.Join(append([]string{other, "manager-client"}, parts...)...)
+	}
 	m, err := e2e.LaunchManager(ctx, env.Lab, t.TempDir(), e2e.ManagerOptions{
 		Bin: env.Bin, Addr: addr, Healthy: -1,
 		Flags: []string{"--engine-tlscacert", c("ca.pem"), "--engine-tlscert", c("cert.pem"), "--engine-tlskey", c("key.pem")},
