@@ -1,10 +1,6 @@
 package fakeengine
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -45,8 +41,8 @@ type hostSpec struct {
 }
 
 func (e *Engine) createContainer(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeCreate(r)
-	if err != nil {
+	var req createRequest
+	if err := decodeBody(r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -62,30 +58,6 @@ func (e *Engine) createContainer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.id, Warnings: []string{}})
-}
-
-// decodeCreate reads a create body: by decodeCreateFast when it can, else by
-// encoding/json with decodeBody's answers.
-func decodeCreate(r *http.Request) (*createRequest, error) {
-	if r.Body == nil || r.ContentLength == 0 {
-		return &createRequest{}, nil
-	}
-	bp := getBuf()
-	defer putBuf(bp)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(r.Body)
-	*bp = buf.Bytes() // keep the grown buffer for the next request
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid JSON body: read: %v", err)
-	}
-	if req, ok := decodeCreateFast(buf.Bytes()); ok {
-		return req, nil
-	}
-	var req createRequest
-	if err := json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		return nil, errf(http.StatusBadRequest, "invalid JSON body: %v", err)
-	}
-	return &req, nil
 }
 
 // createLocked creates a container in state "created" and emits what dockerd
