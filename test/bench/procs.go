@@ -366,14 +366,65 @@ func cpuTime(pid int) (time.Duration, error) {
 }
 
 // cpuMeter measures the CPU the manager, the simulator and this process
-// (the clients) use over one figure.
+// (the clients) use over one figure, and the machine's time over it.
 type cpuMeter struct {
 	pids  [3]int
 	start [3]time.Duration
+	// machine is /proc/stat's busy, idle and steal ticks at start.
+	machine [3]int64
+}
+
+// machineTicks is the busy (user, nice, system, irq, softirq), idle
+// (idle, iowait) and steal (taken by the hypervisor for other guests)
+// ticks of all CPUs since boot.
+func machineTicks() ([3]int64, error) {
+	var out [3]int64
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return out, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return out, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var v [8]int64
+	for i := range v {
+		if v[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return out, fmt.Errorf("/proc/stat: %w", err)
+		}
+	}
+	out[0] = v[0] + v[1] + v[2] + v[5] + v[6]
+	out[1] = v[3] + v[4]
+	out[2] = v[7]
+	return out, nil
+}
+
+// machineShares is the busy and stolen share of the machine's CPU time
+// since the meter started.
+func (m *cpuMeter) machineShares() (busy, steal float64, err error) {
+	now, err := machineTicks()
+	if err != nil {
+		return 0, 0, err
+	}
+	var d [3]int64
+	total := int64(0)
+	for i := range d {
+		d[i] = now[i] - m.machine[i]
+		total += d[i]
+	}
+	if total <= 0 {
+		return 0, 0, nil
+	}
+	return float64(d[0]) / float64(total), float64(d[2]) / float64(total), nil
 }
 
 func startCPUMeter(manager, sim int) (*cpuMeter, error) {
 	m := &cpuMeter{pids: [3]int{manager, sim, os.Getpid()}}
+	var err error
+	if m.machine, err = machineTicks(); err != nil {
+		return nil, err
+	}
 	for i, pid := range m.pids {
 		t, err := cpuTime(pid)
 		if err != nil {

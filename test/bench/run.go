@@ -196,10 +196,14 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if err != nil {
 		return res, err
 	}
+	busy, steal, err := meter.machineShares()
+	if err != nil {
+		return res, err
+	}
 	res.Created = o.Creates
 	emit(figure{Name: "1. create+start throughput", Value: rate, Unit: "containers/s", Target: "≥ 2000", Met: rate >= 2000,
-		Conditions: fmt.Sprintf("%s; %d clients, %d containers, spread, all filters; CPU per container: manager %.2f ms, simulator %.2f ms, clients %.2f ms (%d cores)",
-			scale, o.Clients, o.Creates, ms(cpu[0]), ms(cpu[1]), ms(cpu[2]), nproc())})
+		Conditions: fmt.Sprintf("%s; %d clients, %d containers, spread, all filters; CPU per container: manager %.2f ms, simulator %.2f ms, clients %.2f ms (%d cores, %.0f%% busy, %.0f%% stolen by the hypervisor)",
+			scale, o.Clients, o.Creates, ms(cpu[0]), ms(cpu[1]), ms(cpu[2]), nproc(), 100*busy, 100*steal)})
 	emit(figure{Name: "1. manager CPU per create+start", Value: ms(cpu[0]), Unit: "ms/container", Target: "-", Met: true,
 		Conditions: fmt.Sprintf("the manager's user+system CPU during figure 1 ÷ containers: on %d cores of its own it would allow about %.0f containers/s", nproc(), float64(nproc())*1000/ms(cpu[0]))})
 
