@@ -261,7 +261,9 @@ func (n *node) endFetchLocked(id string, f *fetching) {
 
 // coverWindow bounds how long after a container's StartedAt (FinishedAt)
 // the engine logs the start (die, stop) event of that same start (stop):
-// dockerd sets the time, then logs the event, microseconds apart.
+// dockerd takes StartedAt just before it starts the process and logs start
+// once it runs (FinishedAt, then die, a moment apart). A slower start is
+// merely inspected again.
 const coverWindow = time.Second
 
 // coveredAll reports whether e, read from an inspect, already reflects
@@ -279,10 +281,11 @@ func coveredAll(e *entry, evs []events.Message) bool {
 // event m, judged by the engine's clock alone (no skew involved): the
 // inspect was answered after the container's StartedAt and FinishedAt, so
 // it reflects every event logged before them (a start's network connects
-// come before its StartedAt); and dockerd logs start right after setting
-// StartedAt, die and stop right after FinishedAt, so such an event within
+// come before its StartedAt); and dockerd logs start shortly after taking
+// StartedAt, die and stop shortly after FinishedAt, so such an event within
 // coverWindow of a state that still matches belongs to the transition the
-// inspect shows. Anything else (pause, rename, a second start) is not
+// inspect shows (a later one would need an event in between that is not
+// covered: a die before another start, a start before another die). Anything else (pause, rename, a second start) is not
 // covered and is inspected.
 func covered(e *entry, m events.Message) bool {
 	t := eventNano(m)
