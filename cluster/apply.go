@@ -207,10 +207,17 @@ func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 	}
 	c.mu.Lock()
 	check()
+	var fresh []string // created through the manager, never inspected yet
+	for _, id := range todo {
+		if e, ok := n.containers[id]; ok && e.partial && !e.reservation {
+			fresh = append(fresh, id)
+		}
+	}
 	c.mu.Unlock()
-	if len(waits) == 0 {
+	if len(waits) == 0 && len(fresh) == 0 {
 		return todo
 	}
+	waits = append(waits, c.refreshesOf(ctx, n, w, fresh)...)
 	for _, ch := range waits {
 		select {
 		case <-ch:
@@ -222,6 +229,47 @@ func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 	check()
 	c.mu.Unlock()
 	return todo
+}
+
+// refreshGrace is how long a batch waits for an inspect of a container
+// created through the manager to start elsewhere. The engine logs a
+// start's events before it answers the start, so the API's refresh after
+// the forwarded start is usually a moment behind them; without the wait
+// both would inspect the container.
+const refreshGrace = 50 * time.Millisecond
+
+// refreshesOf waits up to refreshGrace for inspects of ids requested after
+// their events in w arrived, and returns the done channels of those found.
+func (c *Cluster) refreshesOf(ctx context.Context, n *node, w *work, ids []string) []chan struct{} {
+	if len(ids) == 0 {
+		return nil
+	}
+	t := time.NewTimer(refreshGrace)
+	defer t.Stop()
+	var found []chan struct{}
+	for {
+		c.mu.Lock()
+		rest := ids[:0]
+		for _, id := range ids {
+			if f := n.fetchingAfter(id, w.inspect[id]); f != nil {
+				found = append(found, f.done)
+			} else {
+				rest = append(rest, id)
+			}
+		}
+		c.mu.Unlock()
+		ids = rest
+		if len(ids) == 0 {
+			return found
+		}
+		select {
+		case <-n.fetchStarted:
+		case <-t.C:
+			return found
+		case <-ctx.Done():
+			return found
+		}
+	}
 }
 
 // fetching is one inspect under way (fetch), numbered like the cache's

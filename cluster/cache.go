@@ -114,6 +114,7 @@ func (c *Cluster) fetch(ctx context.Context, n *node, id string) (func() bool, e
 	c.mu.Lock()
 	n.fetching[id] = append(n.fetching[id], f)
 	c.mu.Unlock()
+	signal(n.fetchStarted)
 	cctx, cancel := c.callCtx(ctx)
 	in, err := n.eng.InspectContainer(cctx, id)
 	cancel()

@@ -144,3 +144,55 @@ func TestEventsWaitForAnInspectUnderWay(t *testing.T) {
 	<-late
 	assert.EqualValues(t, 2, eng.inspects.Load())
 }
+
+// The engine logs a start's events before it answers the start, so for a
+// container created through the manager (partial: never inspected) the
+// batch waits briefly for the API's refresh to begin instead of
+// inspecting the container twice; with no refresh coming it inspects.
+func TestEventsOfANewContainerWaitForTheStartsRefresh(t *testing.T) {
+	for _, refresh := range []bool{true, false} {
+		t.Run(map[bool]string{true: "refresh follows", false: "no refresh"}[refresh], func(t *testing.T) {
+			c := bareCluster(t, 1)
+			var n *node
+			for _, n = range c.nodes {
+			}
+			eng := &countingEngine{state: container.StateRunning}
+			n.eng = eng
+			n.apiVersion = "1.41"
+			c.mu.Lock()
+			e := placeholder("id-web", "web", &container.Config{Image: "redis"}, &container.HostConfig{})
+			e.seq = 10
+			c.storeLocked(n, e)
+			c.mu.Unlock()
+			c.seq.Store(100)
+			_, sub := c.Subscribe(time.Time{})
+			defer sub.Close()
+			start := at(events.ContainerEventType, events.ActionStart, time.Now())
+			start.Actor.ID = "id-web"
+
+			refreshed := make(chan struct{})
+			if refresh {
+				// The API's refresh, a moment after the events arrived.
+				time.AfterFunc(5*time.Millisecond, func() {
+					defer close(refreshed)
+					_ = c.inspect(context.Background(), n, "id-web")
+				})
+			} else {
+				close(refreshed)
+			}
+			c.handleEvents(context.Background(), n, []received{{start, 50}})
+			<-refreshed
+
+			assert.EqualValues(t, 1, eng.inspects.Load(), "one inspect, whoever makes it")
+			got, err := c.Container("id-web")
+			require.NoError(t, err)
+			assert.Equal(t, container.StateRunning, got.Summary.State, "the cache is right before the event is published")
+			select {
+			case ev := <-sub.C:
+				assert.Equal(t, events.ActionStart, ev.Action)
+			default:
+				t.Fatal("the start event was not published")
+			}
+		})
+	}
+}

@@ -78,7 +78,10 @@ type node struct {
 	// that an event batch waits for one requested after its events
 	// instead of asking again.
 	fetching map[string][]*fetching
-	counts   nodeCounts // totals of containers, see counts.go
+	// fetchStarted (buffered(1)) tells the event applier that an inspect
+	// was registered in fetching (refreshesOf).
+	fetchStarted chan struct{}
+	counts       nodeCounts // totals of containers, see counts.go
 	// ids is containers' keys in order, views their scheduler views in
 	// the same order (nil: stored since the last Put); viewsOK is false
 	// when every view must be looked up again (aliases changed).
@@ -107,16 +110,17 @@ func newNode(addr string, now time.Time) *node {
 		ip = h
 	}
 	return &node{
-		addr:       addr,
-		ip:         ip,
-		name:       addr,
-		state:      scheduler.NodePending,
-		updated:    now,
-		resync:     make(chan struct{}, 1),
-		containers: make(map[string]*entry),
-		creating:   make(map[*reservation]bool),
-		fetching:   make(map[string][]*fetching),
-		tombs:      make(map[string]time.Time),
+		addr:         addr,
+		ip:           ip,
+		name:         addr,
+		state:        scheduler.NodePending,
+		updated:      now,
+		resync:       make(chan struct{}, 1),
+		containers:   make(map[string]*entry),
+		creating:     make(map[*reservation]bool),
+		fetching:     make(map[string][]*fetching),
+		fetchStarted: make(chan struct{}, 1),
+		tombs:        make(map[string]time.Time),
 	}
 }
 
