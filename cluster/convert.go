@@ -288,12 +288,14 @@ func (e *entry) status(now time.Time) string {
 }
 
 // samePlacement reports whether a and b look the same to placement: the
-// scheduler's container fields, the name and the link aliases it gives.
-// An answer that changes none of them needs no new snapshot Put.
+// scheduler's container fields that filters and indexes read, the name and
+// the link aliases it gives. An answer that changes none of them needs no
+// new snapshot Put. State, Image and ImageID are not among them (no filter
+// reads them; see scheduler.Container), so a start or a stop alone does
+// not re-Put the node, and the snapshot's copy of them may lag the cache.
 func samePlacement(a, b *entry) bool {
 	x, y := &a.sched, &b.sched
 	return a.name == b.name && slices.Equal(a.links, b.links) &&
-		x.ID == y.ID && x.Image == y.Image && x.ImageID == y.ImageID && x.State == y.State &&
-		x.NetworkMode == y.NetworkMode && x.NanoCPUs == y.NanoCPUs && x.Memory == y.Memory &&
+		x.ID == y.ID && x.NetworkMode == y.NetworkMode && x.NanoCPUs == y.NanoCPUs && x.Memory == y.Memory &&
 		slices.Equal(x.Ports, y.Ports) && slices.Equal(x.Names, y.Names) && maps.Equal(x.Labels, y.Labels)
 }

@@ -196,3 +196,30 @@ func TestEventsOfANewContainerWaitForTheStartsRefresh(t *testing.T) {
 		})
 	}
 }
+
+// Placement reads no container state, so a start or stop alone does not
+// Put the node again; a change placement sees does.
+func TestStateAloneDoesNotPutTheNode(t *testing.T) {
+	c := bareCluster(t, 1)
+	var n *node
+	for _, n = range c.nodes {
+	}
+	store := func(state container.ContainerState, labels map[string]string) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		e := fromInspect(inspectFixture("web", state, &container.Config{Image: "redis", Labels: labels}, nil))
+		e.seq = c.nextSeqLocked()
+		if c.storeLocked(n, e) {
+			c.putNodeLocked(n)
+		}
+	}
+	store(container.StateCreated, map[string]string{"app": "a"})
+	v := c.snap.Version()
+	store(container.StateRunning, map[string]string{"app": "a"})
+	assert.Equal(t, v, c.snap.Version(), "created → running: no Put")
+	store(container.StateExited, map[string]string{"app": "b"})
+	assert.Greater(t, c.snap.Version(), v, "a label change is placed again")
+	got, err := c.Container("web")
+	require.NoError(t, err)
+	assert.Equal(t, container.StateExited, got.Summary.State, "the cache itself is always current")
+}

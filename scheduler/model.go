@@ -67,6 +67,10 @@ type Container struct {
 	// State is the engine's state ("created", "running", "paused",
 	// "restarting", "removing", "exited", "dead"), or "creating" for a
 	// container being placed right now (an in-flight reservation).
+	// Image, ImageID and State are informational: no filter reads them,
+	// and the cluster does not Put a node again when only they changed,
+	// so they may lag behind the engine. A filter that needs them must
+	// change that (cluster.samePlacement).
 	State string
 	// Ports are the fixed host ports the container binds. For a
 	// host-mode container (NetworkMode "host") they are its exposed ports
