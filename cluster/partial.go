@@ -36,12 +36,27 @@ func (c *Cluster) lazyInspect(n *node, id string) {
 }
 
 // placeholder is a cache entry built from the create request alone,
-// marked partial so that the next event or sync inspects it. Links are
-// given as the engine stores them ("/target:/name/alias"), so that the
-// aliases resolve at once.
+// marked partial so that the next event or sync inspects it. Its link
+// aliases resolve at once. The request's host config is read, not copied
+// (a HostConfig is 1.5 KB, on every create).
 func placeholder(id, name string, cfg *container.Config, host *container.HostConfig) *entry {
-	h := *host
-	h.Links = make([]string, 0, len(host.Links))
+	// The command as far as the request says; the image's default, when
+	// the request has none, comes with the inspect.
+	var path string
+	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	if len(args) > 0 {
+		path, args = args[0], args[1:]
+	}
+	e := fromInspect(container.InspectResponse{
+		ContainerJSONBase: &container.ContainerJSONBase{
+			ID: id, Name: "/" + name, HostConfig: host, Path: path, Args: args,
+			State: &container.State{Status: container.StateCreated},
+		},
+		Config: cfg,
+	})
+	// The request gives links as "target:alias" (or "target"), not in
+	// the engine's "/target:/name/alias" that fromInspect read.
+	e.links = nil
 	for _, l := range host.Links {
 		if name == "" {
 			break // the engine picks the name: the inspect brings the aliases
@@ -54,22 +69,8 @@ func placeholder(id, name string, cfg *container.Config, host *container.HostCon
 		if !strings.Contains(alias, "/") {
 			alias = name + "/" + alias
 		}
-		h.Links = append(h.Links, "/"+target+":/"+alias)
+		e.links = append(e.links, link{target: target, alias: alias})
 	}
-	// The command as far as the request says; the image's default, when
-	// the request has none, comes with the inspect.
-	var path string
-	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
-	if len(args) > 0 {
-		path, args = args[0], args[1:]
-	}
-	e := fromInspect(container.InspectResponse{
-		ContainerJSONBase: &container.ContainerJSONBase{
-			ID: id, Name: "/" + name, HostConfig: &h, Path: path, Args: args,
-			State: &container.State{Status: container.StateCreated},
-		},
-		Config: cfg,
-	})
 	e.partial = true
 	return e
 }
