@@ -9,8 +9,10 @@ import (
 // manager, instead of Go's 100: nearly all of its heap is a long-lived
 // cache (30,000 containers on 1,000 engines hold about 110 MiB), so with
 // the default the process settles near twice that. At 50 it settles a
-// third lower, and the 1,000-engine benchmark showed no loss of create
-// throughput (docs/benchmarks.md); at 25 throughput fell by a sixth.
+// third lower; the 1,000-engine benchmark showed no loss of create
+// throughput beyond its run-to-run spread (A/B runs in docs/benchmarks.md),
+// though the collector's share of the manager's CPU under create load is
+// about twice what it is at 100; at 25 throughput fell by a sixth.
 const managerGCPercent = 50
 
 // setGCDefault applies managerGCPercent unless the user chose with GOGC,
