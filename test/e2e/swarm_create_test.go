@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The manager caches a container from its create request (no inspect on the create path),
+// so `docker ps -a` is right at once, and fills in what only the engine knows (the image's
+// default command) on its own soon after; start and stop are seen at once too.
+func TestCreateStartStopSeenAtOnceThroughManager(t *testing.T) {
+	lab, m := NeedManager(t)
+	host := m.Host()
+	name := UniqueName(t, "created")
+	RemoveOnCleanup(t, host, name)
+
+	Docker(t, host, "create", "--name", name, "busybox") // busybox's default command: sh
+	ps := func(format string, all bool) string {
+		args := []string{"ps", "--filter", "name=" + name, "--format", format}
+		if all {
+			args = append(args, "-a")
+		}
+		return strings.TrimSpace(Docker(t, host, args...))
+	}
+	assert.Equal(t, "Created", ps("{{.Status}}", true), "listed the moment create returned")
+	require.Eventually(t, func() bool { return strings.Contains(ps("{{.Command}}", true), "sh") },
+		10*time.Second, 200*time.Millisecond, "the image's default command, which only the engine knows, is filled in")
+	node := strings.SplitN(ps("{{.Names}}", true), "/", 2)[0]
+	_, err := lab.Engine(node)
+	assert.NoError(t, err, "listed as node/name with a lab node")
+
+	Docker(t, host, "start", name)
+	assert.True(t, strings.HasPrefix(ps("{{.Status}}", false), "Up"), "running the moment start returned")
+	Docker(t, host, "stop", "-t", "1", name)
+	assert.True(t, strings.HasPrefix(ps("{{.Status}}", true), "Exited"), "exited the moment stop returned")
+}
+
+// A network created without node/ is placed by the scheduler on one healthy node and
+// listed there as node/name.
+func TestNetworkCreatedWithoutNodeThroughManager(t *testing.T) {
+	lab, m := NeedManager(t)
+	host := m.Host()
+	name := UniqueName(t, "net")
+	Docker(t, host, "network", "create", name)
+	t.Cleanup(func() { _ = RunDocker(context.Background(), host, "network", "rm", name) })
+	listed := strings.Fields(Docker(t, host, "network", "ls", "--filter", "name="+name, "--format", "{{.Name}}"))
+	require.Len(t, listed, 1, "created on exactly one node")
+	node, rest, ok := strings.Cut(listed[0], "/")
+	require.True(t, ok, "listed as node/name: %q", listed[0])
+	assert.Equal(t, name, rest)
+	_, err := lab.Engine(node)
+	assert.NoError(t, err, "on a lab node")
+}
