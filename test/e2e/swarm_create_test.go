@@ -19,7 +19,8 @@ func TestCreateStartStopSeenAtOnceThroughManager(t *testing.T) {
 	name := UniqueName(t, "created")
 	RemoveOnCleanup(t, host, name)
 
-	Docker(t, host, "create", "--name", name, "busybox") // busybox's default command: sh
+	// busybox's default command, sh, keeps running on the open stdin (-i) once started.
+	Docker(t, host, "create", "-i", "--name", name, "busybox")
 	ps := func(format string, all bool) string {
 		args := []string{"ps", "--filter", "name=" + name, "--format", format}
 		if all {
@@ -35,9 +36,11 @@ func TestCreateStartStopSeenAtOnceThroughManager(t *testing.T) {
 	assert.NoError(t, err, "listed as node/name with a lab node")
 
 	Docker(t, host, "start", name)
-	assert.True(t, strings.HasPrefix(ps("{{.Status}}", false), "Up"), "running the moment start returned")
+	up := ps("{{.Status}}", false)
+	assert.True(t, strings.HasPrefix(up, "Up"), "running the moment start returned, got %q (all: %q)", up, ps("{{.Names}} {{.Status}}", true))
 	Docker(t, host, "stop", "-t", "1", name)
-	assert.True(t, strings.HasPrefix(ps("{{.Status}}", true), "Exited"), "exited the moment stop returned")
+	exited := ps("{{.Status}}", true)
+	assert.True(t, strings.HasPrefix(exited, "Exited"), "exited the moment stop returned, got %q", exited)
 }
 
 // A network created without node/ is placed by the scheduler on one healthy node and
