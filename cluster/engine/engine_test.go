@@ -76,12 +76,7 @@ func FuzzDialAddress(f *testing.F) {
 func TestNegotiatesAPIVersion(t *testing.T) {
 	for _, v := range []string{"1.41", "1.47", "1.51"} {
 		t.Run(v, func(t *testing.T) {
-			fe := fakeengine.New(fakeengine.Options{APIVersion: v, Images: []string{"busybox"}})
-			require.NoError(t, fe.Start())
-			defer fe.Close()
-			e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
-			require.NoError(t, err)
-			defer e.Close()
+			fe, e := dialFake(t, fakeengine.Options{APIVersion: v, Images: []string{"busybox"}})
 			ctx := context.Background()
 			info, err := e.Info(ctx)
 			require.NoError(t, err)
@@ -101,15 +96,10 @@ func TestNegotiatesAPIVersion(t *testing.T) {
 }
 
 func TestErrorsNameTheEngine(t *testing.T) {
-	fe := fakeengine.New(fakeengine.Options{Registry: []string{"busybox"}})
-	require.NoError(t, fe.Start())
-	defer fe.Close()
-	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
-	require.NoError(t, err)
-	defer e.Close()
+	fe, e := dialFake(t, fakeengine.Options{Registry: []string{"busybox"}})
 	ctx := context.Background()
 
-	_, err = e.InspectContainer(ctx, "nope")
+	_, err := e.InspectContainer(ctx, "nope")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), fe.Addr())
 
@@ -122,4 +112,17 @@ func TestErrorsNameTheEngine(t *testing.T) {
 	_, err = e.Info(ctx)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), fe.Addr())
+}
+
+// dialFake starts a fake engine and dials it with a short timeout; both
+// are closed when the test ends.
+func dialFake(t *testing.T, o fakeengine.Options) (*fakeengine.Engine, *engine.Engine) {
+	t.Helper()
+	fe := fakeengine.New(o)
+	require.NoError(t, fe.Start())
+	t.Cleanup(fe.Close)
+	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	return fe, e
 }

@@ -74,15 +74,10 @@ func (s *stream) end(t *testing.T) error {
 }
 
 func TestEventsResumeSince(t *testing.T) {
-	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
-	require.NoError(t, fe.Start())
-	defer fe.Close()
-	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
-	require.NoError(t, err)
-	defer e.Close()
+	fe, e := dialFake(t, fakeengine.Options{Images: []string{"busybox"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	_, _, err = e.CreateContainer(ctx, "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
+	_, _, err := e.CreateContainer(ctx, "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
 	require.NoError(t, err)
 	hist := fe.Events()
 	require.NotEmpty(t, hist)
@@ -105,13 +100,8 @@ func TestEventsResumeSince(t *testing.T) {
 }
 
 func TestEventsEndWithContext(t *testing.T) {
-	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
-	require.NoError(t, fe.Start())
-	defer fe.Close()
-	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
-	require.NoError(t, err)
-	defer e.Close()
-	_, _, err = e.CreateContainer(context.Background(), "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
+	_, e := dialFake(t, fakeengine.Options{Images: []string{"busybox"}})
+	_, _, err := e.CreateContainer(context.Background(), "aa", &container.Config{Image: "busybox"}, &container.HostConfig{}, nil)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -23,12 +23,7 @@ import (
 // TestInspectKeepsWhatTheCacheReads compares the trimmed inspect with the
 // SDK's full one for every field the cluster's cache reads.
 func TestInspectKeepsWhatTheCacheReads(t *testing.T) {
-	fe := fakeengine.New(fakeengine.Options{Images: []string{"busybox"}})
-	require.NoError(t, fe.Start())
-	defer fe.Close()
-	e, err := engine.Dial(fe.Addr(), engine.Options{Timeout: 2 * time.Second})
-	require.NoError(t, err)
-	defer e.Close()
+	fe, e := dialFake(t, fakeengine.Options{Images: []string{"busybox"}})
 	ctx := context.Background()
 	cfg := &container.Config{Image: "busybox", Cmd: []string{"sleep", "9"}, Labels: map[string]string{"app": "web"},
 		ExposedPorts: nat.PortSet{"80/tcp": {}}}
