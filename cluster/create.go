@@ -125,11 +125,13 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 				r.Name, holder)
 		}
 	}
-	anyHas, err := c.imageSomewhereLocked(r.Image)
+	imageExpr, err := scheduler.ParseExpr(scheduler.KindAffinity, "image=="+r.Image)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("create container: image %q: %w", r.Image, err)
 	}
-	if !anyHas {
+	// Through the snapshot's image index: scanning every node's images here
+	// would hold the cluster lock for O(nodes × images) on every create.
+	if !c.snap.HealthyNodeHasImage(imageExpr) {
 		return nil, false, errorf(ErrImageNotFound, "No such image: %s", r.Image)
 	}
 	// Prefer nodes that already have the image, so no registry is
@@ -179,7 +181,7 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 		c.names[r.Name] = res.id
 	}
 	c.putNodeLocked(n)
-	hasImage := nodeHasImage(d.Node, r.Image)
+	hasImage := imageExpr.MatchImages(d.Node)
 	if hasImage {
 		// No pull: the engine call follows at once, and the applier may
 		// wait for it (node.creating).
@@ -187,23 +189,6 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 		n.creating[res] = true
 	}
 	return res, hasImage, nil
-}
-
-// imageSomewhereLocked reports whether any healthy node has the image.
-func (c *Cluster) imageSomewhereLocked(ref string) (bool, error) {
-	e, err := scheduler.ParseExpr(scheduler.KindAffinity, "image=="+ref)
-	if err != nil {
-		return false, fmt.Errorf("create container: image %q: %w", ref, err)
-	}
-	// Through the snapshot's image index: scanning every node's images here
-	// would hold the cluster lock for O(nodes × images) on every create.
-	return c.snap.HealthyNodeHasImage(e), nil
-}
-
-// nodeHasImage reports whether sn has the image ref.
-func nodeHasImage(sn *scheduler.Node, ref string) bool {
-	e, err := scheduler.ParseExpr(scheduler.KindAffinity, "image=="+ref)
-	return err == nil && e.MatchImages(sn)
 }
 
 // createOn runs the engine side of a reserved create and settles the
