@@ -105,8 +105,18 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) {
 			best = ep
 		}
 	}
-	s.forward(w, r, best, "/build", nil)
+	s.forward(w, r, best, "/build", endAfterHandler)
 	if err := s.cluster.RefreshNode(r.Context(), best.Node.ID, "images"); err != nil {
 		s.log.Warn("refresh images after build", "node", best.Node.Name, "err", err)
 	}
+}
+
+// endAfterHandler drops the engine's Content-Length so the client's copy
+// of the response ends only when the handler returns: a client that
+// lists images as soon as its build ends then sees the image the handler
+// re-read after the stream.
+func endAfterHandler(resp *http.Response) error {
+	resp.ContentLength = -1
+	resp.Header.Del("Content-Length")
+	return nil
 }
