@@ -87,6 +87,13 @@ func encodeSummary(c *Container) *encodedSummary {
 	}
 }
 
+// has reports whether an encoding of revision rev is cached.
+func (sc *summaryCache) has(rev uint64) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return rev != 0 && sc.m[rev] != nil
+}
+
 // begin starts a listing and returns its generation.
 func (sc *summaryCache) begin() uint64 {
 	sc.mu.Lock()
@@ -128,8 +135,9 @@ func (sc *summaryCache) end(gen uint64, cs []Container, listedAll bool) {
 }
 
 // appendSummary appends c's cluster summary in JSON, exactly as
-// json.Marshal(clusterSummary(c)) would.
-func (sc *summaryCache) appendSummary(dst []byte, c *Container, gen uint64) []byte {
+// json.Marshal(clusterSummary(c)) would. A lean c the cache cannot answer
+// for is fetched whole; false when it is gone meanwhile (nothing appended).
+func (sc *summaryCache) appendSummary(dst []byte, c *Container, gen uint64, whole func(*Container) (Container, error)) ([]byte, bool) {
 	status := c.Summary.Status
 	if !healthy(c.Node) {
 		status = hostDown
@@ -143,8 +151,16 @@ func (sc *summaryCache) appendSummary(dst []byte, c *Container, gen uint64) []by
 		sc.mu.Unlock()
 	}
 	if e == nil || !e.fits(c) {
+		if c.Lean {
+			// Dropped or outdated since the cluster listed it lean.
+			full, err := whole(c)
+			if err != nil {
+				return dst, false
+			}
+			c = &full
+		}
 		if e = encodeSummary(c); e == nil {
-			return append(dst, mustMarshal(clusterSummary(*c))...)
+			return append(dst, mustMarshal(clusterSummary(*c))...), true
 		}
 		e.gen = gen
 		sc.mu.Lock()
@@ -153,7 +169,7 @@ func (sc *summaryCache) appendSummary(dst []byte, c *Container, gen uint64) []by
 	}
 	dst = append(dst, e.json[:e.split]...)
 	dst = appendJSONString(dst, status)
-	return append(dst, e.json[e.split:]...)
+	return append(dst, e.json[e.split:]...), true
 }
 
 // appendJSONString appends s quoted as encoding/json does (HTML-safe).
@@ -177,11 +193,23 @@ func (s *Server) writeSummaries(w http.ResponseWriter, cs []*Container, gen uint
 	const chunk = 128 << 10
 	buf := make([]byte, 0, chunk+4<<10)
 	buf = append(buf, '[')
-	for i, c := range cs {
-		if i > 0 {
+	whole := func(c *Container) (Container, error) {
+		full, err := s.cluster.Container(c.Summary.ID)
+		full.Summary.Status = c.Summary.Status
+		return full, err
+	}
+	wrote := false
+	for _, c := range cs {
+		mark := len(buf)
+		if wrote {
 			buf = append(buf, ',')
 		}
-		buf = s.summaries.appendSummary(buf, c, gen)
+		var ok bool
+		if buf, ok = s.summaries.appendSummary(buf, c, gen, whole); !ok {
+			buf = buf[:mark]
+			continue
+		}
+		wrote = true
 		if len(buf) >= chunk {
 			if _, err := w.Write(buf); err != nil {
 				return // the client went away
@@ -192,14 +220,19 @@ func (s *Server) writeSummaries(w http.ResponseWriter, cs []*Container, gen uint
 	_, _ = w.Write(append(buf, ']', '\n'))
 }
 
-// containersInto is how the live cluster lists into reused memory.
+// containersInto is how the live cluster lists into reused memory, lean
+// where the listing cache knows a container's revision.
 type containersInto interface {
-	ContainersInto(buf []Container) []Container
+	ContainersInto(buf []Container, known func(rev uint64) bool) []Container
 }
 
 // containers lists every container, in recycled memory when the cluster
-// can; release returns it once the listing is written.
-func (s *Server) containers() (cs []Container, release func()) {
+// can; release returns it once the listing is written. With lean, a
+// container whose revision the summary cache holds may come without
+// NetworkSettings (Container.Lean): writeSummaries uses the cached
+// encoding, or fetches it whole. A caller filtering on networks asks for
+// every summary whole.
+func (s *Server) containers(lean bool) (cs []Container, release func()) {
 	into, ok := s.cluster.(containersInto)
 	if !ok {
 		return s.cluster.Containers(), func() {}
@@ -208,7 +241,11 @@ func (s *Server) containers() (cs []Container, release func()) {
 	if p == nil {
 		p = new([]Container)
 	}
-	cs = into.ContainersInto(*p)
+	var known func(uint64) bool
+	if lean {
+		known = s.summaries.has
+	}
+	cs = into.ContainersInto(*p, known)
 	return cs, func() {
 		clear(cs) // keep no cached data alive through the pool
 		*p = cs[:0]

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -32,12 +33,23 @@ func encodedListing(t *testing.T, cs []Container) string {
 
 // TestListingCacheIsInvisible lists through the summary cache after each
 // kind of change and compares the bytes with encoding every summary anew.
+// With the live cluster's lean listing, a container whose encoding is
+// cached comes without its networks, and one whose encoding no longer
+// fits is fetched whole: the bytes stay the same.
 func TestListingCacheIsInvisible(t *testing.T) {
+	t.Run("whole summaries", func(t *testing.T) { testListingCacheIsInvisible(t, false) })
+	t.Run("lean summaries", func(t *testing.T) { testListingCacheIsInvisible(t, true) })
+}
+
+func testListingCacheIsInvisible(t *testing.T, lean bool) {
 	f := psCluster()
 	for i := range f.containers {
 		f.containers[i].Rev = uint64(100 + i)
 	}
-	srv := newServer(t, f)
+	srv := serve(t, f)
+	if lean {
+		srv = serve(t, intoCluster{f})
+	}
 	set := func(change func(cs []Container)) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -64,6 +76,10 @@ func TestListingCacheIsInvisible(t *testing.T) {
 		{"the node is renamed", func(cs []Container) { cs[4].Node.Name = "backend2-renamed" }},
 		{"the node goes down", func(cs []Container) { cs[2].Node.State = scheduler.NodeUnhealthy }},
 		{"a link alias appears", func(cs []Container) { cs[1].Summary.Names = append(cs[1].Summary.Names, "/web/alias") }},
+		{"an alias appears on a container with networks", func(cs []Container) {
+			require.NotNil(t, cs[0].Summary.NetworkSettings)
+			cs[0].Summary.Names = append(cs[0].Summary.Names, "/api/cache")
+		}},
 		{"the state changes under the same revision", func(cs []Container) { cs[3].Summary.State = "running" }},
 		{"a label holding the marker is never cut", func(cs []Container) {
 			cs[0].Summary.Labels, cs[0].Rev = map[string]string{"x": statusMarker}, 300
@@ -98,7 +114,8 @@ func TestListingCacheDropsRemovedContainers(t *testing.T) {
 	list := func(cs []Container) {
 		gen := sc.begin()
 		for i := range cs {
-			sc.appendSummary(nil, &cs[i], gen)
+			_, ok := sc.appendSummary(nil, &cs[i], gen, nil)
+			require.True(t, ok)
 		}
 		sc.end(gen, cs, true)
 	}
@@ -131,8 +148,14 @@ func FuzzAppendJSONString(f *testing.F) {
 // intoCluster lists into the caller's memory, as the live cluster does.
 type intoCluster struct{ *fakeCluster }
 
-func (c intoCluster) ContainersInto(buf []Container) []Container {
-	return append(buf[:0], c.Containers()...)
+func (c intoCluster) ContainersInto(buf []Container, known func(uint64) bool) []Container {
+	buf = append(buf[:0], c.Containers()...)
+	for i := range buf {
+		if known != nil && known(buf[i].Rev) {
+			buf[i].Summary.NetworkSettings, buf[i].Lean = nil, true
+		}
+	}
+	return buf
 }
 
 func TestListingInRecycledMemory(t *testing.T) {
@@ -154,15 +177,28 @@ func TestListingInRecycledMemory(t *testing.T) {
 	}
 }
 
-func TestConcurrentListingsShareTheCache(t *testing.T) {
+// revised is psCluster with a revision on every container.
+func revised() *fakeCluster {
 	f := psCluster()
 	for i := range f.containers {
 		f.containers[i].Rev = uint64(i + 1)
 	}
-	s, err := New(Config{Cluster: intoCluster{f}, Version: "test"})
+	return f
+}
+
+// serve runs the API over any cluster.
+func serve(t *testing.T, c Cluster) *httptest.Server {
+	t.Helper()
+	s, err := New(Config{Cluster: c, Version: "test"})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestConcurrentListingsShareTheCache(t *testing.T) {
+	f := revised()
+	srv := serve(t, intoCluster{f})
 	want := encodedListing(t, f.containers)
 	bodies := make(chan string, 8)
 	for range cap(bodies) {
@@ -181,4 +217,31 @@ func TestConcurrentListingsShareTheCache(t *testing.T) {
 	for range cap(bodies) {
 		assert.Equal(t, want, <-bodies)
 	}
+}
+
+// vanishing lists its containers lean, as if the cache knew them all, and
+// then no longer finds them: removed between listing and writing.
+type vanishing struct{ *fakeCluster }
+
+func (c vanishing) ContainersInto(buf []Container, known func(uint64) bool) []Container {
+	buf = append(buf[:0], c.Containers()...)
+	for i := range buf {
+		buf[i].Summary.NetworkSettings, buf[i].Lean = nil, true
+	}
+	return buf
+}
+
+func (c vanishing) Container(ref string) (Container, error) {
+	if ref == c.containers[0].Summary.ID {
+		return Container{}, fmt.Errorf("container %q: %w", ref, ErrNotFound)
+	}
+	return c.fakeCluster.Container(ref)
+}
+
+func TestLeanContainerGoneBeforeWritingIsLeftOut(t *testing.T) {
+	f := revised()
+	srv := serve(t, vanishing{f})
+	code, body := do(t, srv, http.MethodGet, "/v1.41/containers/json?all=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, encodedListing(t, f.containers[1:]), body, "the others whole, networks included")
 }

@@ -340,7 +340,7 @@ func covered(e *entry, m events.Message) bool {
 	if t <= 0 {
 		return false // engines stamp every event; without one, inspect
 	}
-	started, finished := nanoOf(e.startedAt), nanoOf(e.finishedAt)
+	started, finished := e.startedAt, e.finishedAt
 	if t <= max(started, finished) {
 		return true
 	}
@@ -360,11 +360,12 @@ func covered(e *entry, m events.Message) bool {
 	return false
 }
 
-// nanoOf is t in Unix nanoseconds, 0 for the engine's zero time
-// ("0001-01-01T00:00:00Z", never started or finished), whose UnixNano
-// would overflow.
-func nanoOf(t time.Time) int64 {
-	if t.Year() < 1970 {
+// parseNano is an engine timestamp in Unix nanoseconds, 0 for the
+// engine's zero time ("0001-01-01T00:00:00Z", never started or finished),
+// whose UnixNano would overflow, and for anything unreadable.
+func parseNano(s string) int64 {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() < 1970 {
 		return 0
 	}
 	return t.UnixNano()

@@ -10,6 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/swarmlab/swarm/scheduler"
 )
@@ -443,12 +444,22 @@ func (e *entry) names(aliases map[string][]string) []string {
 	return append([]string{e.name}, aliases[e.name]...)
 }
 
-// summaryLocked is the engine-shaped listing entry, names with "/" and a
-// fresh status.
-func (e *entry) summaryAt(aliases map[string][]string, now time.Time) container.Summary {
-	s := e.summary
-	s.ID, s.Image, s.ImageID, s.Labels = e.sched.ID, e.sched.Image, e.sched.ImageID, e.sched.Labels
-	s.State = container.ContainerState(e.sched.State)
+// summaryAt is the engine-shaped listing entry, names with "/" and a
+// fresh status; without NetworkSettings unless nets.
+func (e *entry) summaryAt(aliases map[string][]string, now time.Time, nets bool) container.Summary {
+	s := container.Summary{
+		ID: e.sched.ID, Image: e.sched.Image, ImageID: e.sched.ImageID, Labels: e.sched.Labels,
+		State:   container.ContainerState(e.sched.State),
+		Command: e.command, Created: e.created, Ports: e.ports, Mounts: e.mounts,
+	}
+	s.HostConfig.NetworkMode = e.sched.NetworkMode
+	if nets && !e.reservation {
+		// Engines always list the networks, an empty object for none.
+		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: make(map[string]*network.EndpointSettings, len(e.nets))}
+		for i := range e.nets {
+			s.NetworkSettings.Networks[e.nets[i].name] = e.nets[i].settings()
+		}
+	}
 	if e.reservation {
 		s.State = "" // an in-flight create has no engine state yet
 	}

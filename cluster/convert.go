@@ -17,37 +17,126 @@ import (
 	"github.com/swarmlab/swarm/scheduler"
 )
 
-// entry is one cached container: the engine's list shape (names and status
-// are derived when read), what placement needs, and the link aliases this
-// container gives to others. 30,000 of them live in a manager at classic
-// Swarm's scale, so it is kept small: fields placement also reads (ID,
-// image, image ID, labels, state) live only in sched and are copied into
-// the summary when it is read (summaryAt), and strings many containers
-// share (images, label keys and values, network IDs) are interned.
+// entry is one cached container: what the engine's listing shows (names
+// and status are derived when read), what placement needs, and the link
+// aliases this container gives to others. 30,000 of them live in a
+// manager at classic Swarm's scale, so it is kept small (≈ 300 bytes plus
+// its own strings, see BenchmarkEntryMemory): no container.Summary (240
+// bytes, mostly empty), fields placement also reads (ID, image, image ID,
+// labels, state) live only in sched and are copied into the summary when
+// it is read (summaryAt), network endpoints are a compact slice instead of
+// a map of pointers, and strings and label sets many containers share are
+// interned.
 type entry struct {
-	// summary lacks ID, Image, ImageID, Labels and State: see sched.
-	summary container.Summary
 	// sched is what placement sees; Names holds the own name only (link
 	// aliases are added in view).
 	sched scheduler.Container
 	name  string // own name without "/"
 	links []link
-	// seq is the cluster sequence number at which the data was requested:
-	// a response requested earlier never overwrites a later one.
-	seq uint64
-	// reservation marks an in-flight create (state "creating").
-	reservation bool
 	// view is sched with the container's names for the scheduler
 	// (viewLocked): &sched itself unless links give it aliases; guarded by
 	// Cluster.mu, and only ever replaced.
 	view *scheduler.Container
+	// labels keeps sched.Labels, a map shared with every container that
+	// has the same labels, in sharedLabels while this entry is cached.
+	labels *labelSet
+
+	// What only the listing shows.
+	command string // interned
+	created int64  // Unix seconds
+	ports   []container.Port
+	mounts  []container.MountPoint
+	nets    []endpoint // sorted by network name
+
+	// seq is the cluster sequence number at which the data was requested:
+	// a response requested earlier never overwrites a later one.
+	seq uint64
+	// startedAt and finishedAt are Unix nanoseconds, 0 for never (parseNano).
+	startedAt, finishedAt int64
+	exitCode              int32
+	health                healthState
+	// reservation marks an in-flight create (state "creating").
+	reservation bool
 	// partial marks an entry built from the create request alone (the
 	// engine could not be inspected): an event for it is never skipped.
 	partial bool
+}
 
-	startedAt, finishedAt time.Time
-	exitCode              int
-	health                container.HealthStatus
+// healthState is a container's health check status in one byte.
+type healthState uint8
+
+const (
+	healthNone healthState = iota
+	healthStarting
+	healthHealthy
+	healthUnhealthy
+)
+
+func healthOf(s container.HealthStatus) healthState {
+	switch s {
+	case container.Starting:
+		return healthStarting
+	case container.Healthy:
+		return healthHealthy
+	case container.Unhealthy:
+		return healthUnhealthy
+	}
+	return healthNone
+}
+
+// endpoint is a container's attachment to one network, as the listing
+// shows it. The fields every endpoint has are inline; the rarely set ones
+// (IPAM config, links, aliases, driver options, DNS names, gateway
+// priority) stay in rare, nil for most containers.
+type endpoint struct {
+	name, networkID, gateway, ipv6Gateway string // interned
+	endpointID, ip, globalIPv6, mac       string
+	ipPrefixLen, globalIPv6PrefixLen      int32
+	rare                                  *network.EndpointSettings
+}
+
+// compactEndpoint keeps what the listing shows of one endpoint.
+func compactEndpoint(name string, ep *network.EndpointSettings) endpoint {
+	out := endpoint{
+		name: intern(name), networkID: intern(ep.NetworkID), gateway: intern(ep.Gateway), ipv6Gateway: intern(ep.IPv6Gateway),
+		endpointID: ep.EndpointID, ip: ep.IPAddress, globalIPv6: ep.GlobalIPv6Address, mac: ep.MacAddress,
+		ipPrefixLen: int32(ep.IPPrefixLen), globalIPv6PrefixLen: int32(ep.GlobalIPv6PrefixLen),
+	}
+	if ep.IPAMConfig != nil || len(ep.Links) > 0 || len(ep.Aliases) > 0 || len(ep.DriverOpts) > 0 || len(ep.DNSNames) > 0 || ep.GwPriority != 0 {
+		out.rare = &network.EndpointSettings{
+			IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases,
+			DriverOpts: internMap(ep.DriverOpts), DNSNames: ep.DNSNames, GwPriority: ep.GwPriority,
+		}
+	}
+	return out
+}
+
+// settings is the endpoint in the engine's shape.
+func (ep *endpoint) settings() *network.EndpointSettings {
+	out := &network.EndpointSettings{}
+	if ep.rare != nil {
+		*out = *ep.rare
+	}
+	out.NetworkID, out.Gateway, out.IPv6Gateway = ep.networkID, ep.gateway, ep.ipv6Gateway
+	out.EndpointID, out.IPAddress, out.GlobalIPv6Address, out.MacAddress = ep.endpointID, ep.ip, ep.globalIPv6, ep.mac
+	out.IPPrefixLen, out.GlobalIPv6PrefixLen = int(ep.ipPrefixLen), int(ep.globalIPv6PrefixLen)
+	return out
+}
+
+// compactNetworks is a container's endpoints sorted by network name.
+func compactNetworks(nets map[string]*network.EndpointSettings) []endpoint {
+	if len(nets) == 0 {
+		return nil
+	}
+	out := make([]endpoint, 0, len(nets))
+	for name, ep := range nets {
+		if ep == nil {
+			ep = &network.EndpointSettings{}
+		}
+		out = append(out, compactEndpoint(name, ep))
+	}
+	slices.SortFunc(out, func(a, b endpoint) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 // intern returns the canonical copy of s, so that the same image name,
@@ -68,23 +157,6 @@ func internMap(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		out[intern(k)] = intern(v)
-	}
-	return out
-}
-
-// internNetworks interns what containers on one network share in their
-// endpoint settings; per-container values (endpoint ID, address) are kept.
-func internNetworks(nets map[string]*network.EndpointSettings) map[string]*network.EndpointSettings {
-	if len(nets) == 0 {
-		return nil
-	}
-	out := make(map[string]*network.EndpointSettings, len(nets))
-	for name, ep := range nets {
-		if ep != nil {
-			ep.NetworkID, ep.Gateway, ep.IPv6Gateway = intern(ep.NetworkID), intern(ep.Gateway), intern(ep.IPv6Gateway)
-			ep.DriverOpts = internMap(ep.DriverOpts)
-		}
-		out[intern(name)] = ep
 	}
 	return out
 }
@@ -129,22 +201,20 @@ func fromInspect(in container.InspectResponse) *entry {
 		}
 		id = in.ID
 		e.name = strings.TrimPrefix(in.Name, "/")
-		e.summary.Command = intern(strings.TrimSpace(in.Path + " " + strings.Join(in.Args, " ")))
+		e.command = intern(strings.TrimSpace(in.Path + " " + strings.Join(in.Args, " ")))
 		if t, err := time.Parse(time.RFC3339Nano, in.Created); err == nil {
-			e.summary.Created = t.Unix()
+			e.created = t.Unix()
 		}
 	}
-	e.summary.HostConfig.NetworkMode = intern(string(host.NetworkMode))
-	e.summary.Mounts = internMounts(in.Mounts)
+	e.mounts = internMounts(in.Mounts)
 	if in.NetworkSettings != nil {
-		e.summary.NetworkSettings = &container.NetworkSettingsSummary{Networks: internNetworks(in.NetworkSettings.Networks)}
+		e.nets = compactNetworks(in.NetworkSettings.Networks)
 	}
-	e.summary.Ports = listPorts(in)
-	e.startedAt, _ = time.Parse(time.RFC3339Nano, state.StartedAt)
-	e.finishedAt, _ = time.Parse(time.RFC3339Nano, state.FinishedAt)
-	e.exitCode = state.ExitCode
+	e.ports = listPorts(in)
+	e.startedAt, e.finishedAt = parseNano(state.StartedAt), parseNano(state.FinishedAt)
+	e.exitCode = int32(state.ExitCode)
 	if state.Health != nil {
-		e.health = state.Health.Status
+		e.health = healthOf(state.Health.Status)
 	}
 	for _, l := range host.Links {
 		// The engine stores links as "/target:/linker/alias".
@@ -163,14 +233,24 @@ func fromInspect(in container.InspectResponse) *entry {
 		Names:       names,
 		Image:       intern(cfg.Image),
 		ImageID:     intern(in.Image),
-		Labels:      internMap(cfg.Labels),
+		Labels:      e.labelMap(cfg.Labels),
 		State:       intern(string(state.Status)),
 		Ports:       hostPorts(cfg, host),
-		NetworkMode: e.summary.HostConfig.NetworkMode,
+		NetworkMode: intern(string(host.NetworkMode)),
 		NanoCPUs:    reservedNanoCPUs(host.NanoCPUs, host.CPUShares),
 		Memory:      host.Memory,
 	}
 	return e
+}
+
+// labelMap sets e's labels to the shared set equal to m and returns its
+// map (nil for none).
+func (e *entry) labelMap(m map[string]string) map[string]string {
+	e.labels = sharedLabels.share(m)
+	if e.labels == nil {
+		return nil
+	}
+	return e.labels.m
 }
 
 // reservedNanoCPUs follows classic Swarm: --cpus reserves that many CPUs,
@@ -257,30 +337,30 @@ func (e *entry) status(now time.Time) string {
 	state := container.ContainerState(e.sched.State)
 	switch state {
 	case container.StateRunning, container.StatePaused:
-		s := "Up " + units.HumanDuration(now.Sub(e.startedAt))
+		s := "Up " + units.HumanDuration(now.Sub(time.Unix(0, e.startedAt)))
 		if state == container.StatePaused {
 			return s + " (Paused)"
 		}
 		switch e.health {
-		case container.Healthy:
+		case healthHealthy:
 			s += " (healthy)"
-		case container.Unhealthy:
+		case healthUnhealthy:
 			s += " (unhealthy)"
-		case container.Starting:
+		case healthStarting:
 			s += " (health: starting)"
 		}
 		return s
 	case container.StateRestarting:
-		return "Restarting (" + strconv.Itoa(e.exitCode) + ") " + units.HumanDuration(now.Sub(e.finishedAt)) + " ago"
+		return "Restarting (" + strconv.Itoa(int(e.exitCode)) + ") " + units.HumanDuration(now.Sub(time.Unix(0, e.finishedAt))) + " ago"
 	case container.StateRemoving:
 		return "Removal In Progress"
 	case container.StateDead:
 		return "Dead"
 	case container.StateExited:
-		if e.finishedAt.IsZero() || e.finishedAt.Year() < 2 {
+		if e.finishedAt == 0 {
 			return "Created"
 		}
-		return "Exited (" + strconv.Itoa(e.exitCode) + ") " + units.HumanDuration(now.Sub(e.finishedAt)) + " ago"
+		return "Exited (" + strconv.Itoa(int(e.exitCode)) + ") " + units.HumanDuration(now.Sub(time.Unix(0, e.finishedAt))) + " ago"
 	case container.StateCreated:
 		return "Created"
 	}

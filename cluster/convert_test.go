@@ -1,11 +1,13 @@
 package cluster
 
 import (
+	"reflect"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,8 +78,8 @@ func TestFromInspect(t *testing.T) {
 			assert.Equal(t, tt.wantCPU, e.sched.NanoCPUs)
 			assert.Equal(t, tt.wantMem, e.sched.Memory)
 			assert.Equal(t, tt.wantLinks, e.links)
-			assert.Equal(t, "redis-server --port 6379", e.summary.Command)
-			assert.Equal(t, int64(1704164645), e.summary.Created)
+			assert.Equal(t, "redis-server --port 6379", e.command)
+			assert.Equal(t, int64(1704164645), e.created)
 		})
 	}
 }
@@ -90,11 +92,11 @@ func TestStatus(t *testing.T) {
 		want  string
 	}{
 		{state: container.StateRunning, want: "Up About an hour"},
-		{state: container.StateRunning, edit: func(e *entry) { e.health = container.Healthy }, want: "Up About an hour (healthy)"},
+		{state: container.StateRunning, edit: func(e *entry) { e.health = healthHealthy }, want: "Up About an hour (healthy)"},
 		{state: container.StatePaused, want: "Up About an hour (Paused)"},
 		{state: container.StateCreated, want: "Created"},
 		{state: container.StateExited, want: "Created"},
-		{state: container.StateExited, edit: func(e *entry) { e.finishedAt = now.Add(-3 * time.Second); e.exitCode = 137 }, want: "Exited (137) 3 seconds ago"},
+		{state: container.StateExited, edit: func(e *entry) { e.finishedAt = now.Add(-3 * time.Second).UnixNano(); e.exitCode = 137 }, want: "Exited (137) 3 seconds ago"},
 		{state: container.StateDead, want: "Dead"},
 		{state: container.StateRemoving, want: "Removal In Progress"},
 	}
@@ -120,7 +122,7 @@ func TestLinkAliasNames(t *testing.T) {
 		n.containers[e.sched.ID] = e
 	}
 	aliases := linkAliases(n)
-	s := n.containers["id-db"].summaryAt(aliases, time.Now())
+	s := n.containers["id-db"].summaryAt(aliases, time.Now(), true)
 	assert.Equal(t, []string{"/db", "/api/database", "/web/db"}, s.Names)
 	require.Equal(t, []string{"web"}, n.containers["id-web"].names(aliases))
 }
@@ -153,14 +155,59 @@ func TestFromInspectInternsSharedStrings(t *testing.T) {
 	assert.True(t, same(a.sched.ImageID, b.sched.ImageID), "image ID")
 	assert.True(t, same(a.sched.Image, b.sched.Image), "image")
 	assert.True(t, same(a.sched.Labels["tier"], b.sched.Labels["tier"]), "label value")
-	assert.True(t, same(a.summary.Command, b.summary.Command), "command")
+	assert.True(t, same(a.command, b.command), "command")
 	assert.Same(t, &a.sched, a.viewLocked(nil), "no aliases: the scheduler's view is sched itself")
 
-	s := a.summaryAt(nil, time.Now())
+	s := a.summaryAt(nil, time.Now(), true)
 	assert.Equal(t, "id-a", s.ID)
 	assert.Equal(t, "redis", s.Image)
 	assert.Equal(t, "sha256:abc", s.ImageID)
 	assert.Equal(t, map[string]string{"tier": "db"}, s.Labels)
 	assert.Equal(t, container.StateRunning, s.State)
 	assert.Equal(t, []string{"/a"}, s.Names)
+}
+
+// The listing shows every endpoint as the engine gave it, rare fields
+// included, though the cache keeps them compact.
+func TestEndpointsListedAsInspected(t *testing.T) {
+	in := inspectFixture("web", container.StateRunning, nil, nil)
+	nets := map[string]*network.EndpointSettings{
+		"bridge": {
+			NetworkID: "net-bridge", EndpointID: "ep-1", Gateway: "172.17.0.1", IPAddress: "172.17.0.5",
+			IPPrefixLen: 16, MacAddress: "02:42:ac:11:00:05", IPv6Gateway: "fd00::1",
+			GlobalIPv6Address: "fd00::5", GlobalIPv6PrefixLen: 64,
+		},
+		"app": {
+			NetworkID: "net-app", EndpointID: "ep-2", Gateway: "10.1.0.1", IPAddress: "10.1.0.7", IPPrefixLen: 24,
+			Aliases: []string{"web", "www"}, DNSNames: []string{"web", "0123456789ab"}, GwPriority: 5,
+			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: "10.1.0.7"},
+			DriverOpts: map[string]string{"com.example.opt": "1"},
+		},
+	}
+	in.NetworkSettings = &container.NetworkSettings{Networks: nets}
+	e := fromInspect(in)
+	require.Len(t, e.nets, 2)
+	assert.Equal(t, "app", e.nets[0].name, "sorted by network name")
+	assert.Nil(t, e.nets[1].rare, "a plain endpoint keeps no rare fields")
+	s := e.summaryAt(nil, time.Now(), true)
+	require.NotNil(t, s.NetworkSettings)
+	assert.Equal(t, nets, s.NetworkSettings.Networks)
+
+	none := fromInspect(inspectFixture("db", container.StateCreated, nil, nil))
+	s = none.summaryAt(nil, time.Now(), true)
+	require.NotNil(t, s.NetworkSettings, "engines list an empty object, not null")
+	assert.Empty(t, s.NetworkSettings.Networks)
+}
+
+// Containers with equal labels share one map; different labels do not.
+func TestEqualLabelsShareTheCachedMap(t *testing.T) {
+	mk := func(name string, labels map[string]string) *entry {
+		return fromInspect(inspectFixture(name, container.StateRunning, &container.Config{Image: "redis", Labels: labels}, nil))
+	}
+	a := mk("a", map[string]string{"app": "web", "tier": "front"})
+	b := mk("b", map[string]string{"tier": "front", "app": "web"})
+	c := mk("c", map[string]string{"app": "web", "tier": "back"})
+	assert.Equal(t, reflect.ValueOf(a.sched.Labels).UnsafePointer(), reflect.ValueOf(b.sched.Labels).UnsafePointer(), "one map")
+	assert.NotEqual(t, reflect.ValueOf(a.sched.Labels).UnsafePointer(), reflect.ValueOf(c.sched.Labels).UnsafePointer())
+	assert.Equal(t, map[string]string{"app": "web", "tier": "back"}, c.summaryAt(nil, time.Now(), true).Labels)
 }

@@ -21,8 +21,8 @@ func at(typ events.Type, action events.Action, t time.Time) events.Message {
 func TestCovered(t *testing.T) {
 	running := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
 	exited := fromInspect(inspectFixture("web", container.StateExited, nil, nil))
-	exited.finishedAt = fixtureStart.Add(time.Minute)
-	stop := exited.finishedAt
+	stop := fixtureStart.Add(time.Minute)
+	exited.finishedAt = stop.UnixNano()
 	ms := time.Millisecond
 	tests := []struct {
 		name string
@@ -49,7 +49,7 @@ func TestCovered(t *testing.T) {
 		})
 	}
 	created := fromInspect(inspectFixture("web", container.StateCreated, nil, nil))
-	created.startedAt = time.Time{}
+	created.startedAt = 0
 	assert.False(t, covered(created, at(events.ContainerEventType, events.ActionStart, time.Now())),
 		"a never-started container's zero StartedAt covers nothing")
 	assert.False(t, coveredAll(running, nil), "no events: nothing to cover")

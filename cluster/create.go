@@ -229,7 +229,7 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	// happens for a container that is created but never started.
 	seq := c.nextSeq()
 	e := placeholder(id, res.name, cfg, host)
-	e.summary.Created = c.cfg.Now().Unix()
+	e.created = c.cfg.Now().Unix()
 	e.seq = seq
 	c.mu.Lock()
 	if e.name == res.name && c.names[res.name] == res.id {
@@ -249,7 +249,7 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	c.putNodeLocked(n)
 	res.settleLocked()
 	// No link can name a container that did not exist: no aliases.
-	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(nil, c.cfg.Now())}
+	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(nil, c.cfg.Now(), true), Rev: e.seq}
 	c.mu.Unlock()
 	c.lazyInspect(n, id)
 	return out, nil

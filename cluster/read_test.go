@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSortContainersIsTheStableSort checks the key sort and in-place
@@ -59,4 +61,41 @@ func TestContainersCarryTheCachedRevision(t *testing.T) {
 	assert.NotZero(t, first[0].Rev)
 	assert.NotEqual(t, first[0].Rev, second[0].Rev, "a new answer is a new revision")
 	assert.Equal(t, second[0].Rev, c.Containers()[0].Rev, "unchanged data keeps its revision")
+}
+
+// A container whose revision the reader knows is listed lean, without
+// NetworkSettings; the others whole.
+func TestContainersIntoLean(t *testing.T) {
+	c := bareCluster(t, 1)
+	c.mu.Lock()
+	var revs []uint64
+	for _, n := range c.nodes {
+		for i := range 2 {
+			var in container.InspectResponse
+			require.NoError(t, json.Unmarshal(inspectJSON(i, false), &in))
+			e := fromInspect(in)
+			e.seq = c.nextSeqLocked()
+			revs = append(revs, e.seq)
+			c.storeLocked(n, e)
+		}
+		c.putNodeLocked(n)
+	}
+	c.mu.Unlock()
+	known := func(rev uint64) bool { return rev == revs[0] }
+	cs := c.ContainersInto(nil, known)
+	require.Len(t, cs, 2)
+	for _, ct := range cs {
+		if ct.Rev == revs[0] {
+			assert.True(t, ct.Lean)
+			assert.Nil(t, ct.Summary.NetworkSettings)
+		} else {
+			assert.False(t, ct.Lean)
+			require.NotNil(t, ct.Summary.NetworkSettings)
+			assert.Contains(t, ct.Summary.NetworkSettings.Networks, "bridge")
+		}
+		assert.NotEmpty(t, ct.Summary.Labels, "everything else is listed")
+	}
+	for _, ct := range c.ContainersInto(nil, nil) {
+		assert.False(t, ct.Lean)
+	}
 }
