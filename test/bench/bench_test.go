@@ -44,8 +44,9 @@ func TestSmoke(t *testing.T) {
 	assert.True(t, res.Fanout.NonReaderDropped, "the listener that never reads is dropped")
 	assert.Less(t, res.Fanout.NonReaderGot, overflowBound(), "a dropped listener misses events")
 	assert.Positive(t, res.RSS)
+	assert.Positive(t, res.ListedRSS)
 	assert.Positive(t, res.HeapUsed)
-	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap"} {
+	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap", "5. manager RSS after the listings"} {
 		assert.Contains(t, out.String(), n, "figure %q printed", n)
 	}
 }
