@@ -2,10 +2,12 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 )
 
 // statusMarker stands in for Status while a summary is encoded for the
@@ -29,10 +31,15 @@ func mustMarshal(v any) []byte {
 // CPU (escaping 26 MB of strings, sorting every label map by reflection,
 // and the garbage). Only Status is rendered per listing: it holds
 // durations ("Up 5 minutes") and "Host Down". Safe for concurrent use.
+//
+// The cache and the spare listing buffer cost about 50 MB at 30,000
+// containers, worth it while something lists often (docker-gen lists on
+// every event); once nothing listed for idle they are dropped, and the
+// next listing encodes everything again.
 type summaryCache struct {
-	// bufs recycles listings' []Container (*[]Container): 17 MB at
-	// 30,000 containers, allocated and collected per listing otherwise.
-	bufs sync.Pool
+	// idle is how long the cache outlives the last listing; 0 means
+	// summaryIdle.
+	idle time.Duration
 
 	// mu guards everything below.
 	mu sync.Mutex
@@ -41,6 +48,52 @@ type summaryCache struct {
 	// instead of two 64-character IDs per container halved the lookups.
 	m   map[uint64]*encodedSummary
 	gen uint64 // listings so far
+	// spare is a finished listing's []Container for the next one: 14 MB
+	// at 30,000 containers, allocated and collected per listing otherwise.
+	spare []Container
+	// active counts listings between begin and end; drop forgets the
+	// cache once none came for idle.
+	active int
+	drop   *time.Timer
+}
+
+// summaryIdle is how long the listing cache outlives the last listing.
+const summaryIdle = time.Minute
+
+// take returns the spare listing buffer, nil if none.
+func (sc *summaryCache) take() []Container {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	b := sc.spare
+	sc.spare = nil
+	return b
+}
+
+// give keeps buf for the next listing, holding no cached data alive.
+func (sc *summaryCache) give(buf []Container) {
+	clear(buf)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if cap(buf) > cap(sc.spare) {
+		sc.spare = buf[:0]
+	}
+}
+
+// forget drops the cache and the spare buffer unless a listing is under
+// way (it re-arms the timer when it ends).
+func (sc *summaryCache) forget() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.active == 0 {
+		sc.m, sc.spare = nil, nil
+	}
+}
+
+// size is the number of cached encodings.
+func (sc *summaryCache) size() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return len(sc.m)
 }
 
 // encodedSummary is one container's clusterSummary in JSON, cut around the
@@ -101,6 +154,7 @@ func (sc *summaryCache) begin() uint64 {
 	if sc.m == nil {
 		sc.m = make(map[uint64]*encodedSummary)
 	}
+	sc.active++
 	sc.gen++
 	return sc.gen
 }
@@ -113,6 +167,13 @@ func (sc *summaryCache) begin() uint64 {
 func (sc *summaryCache) end(gen uint64, cs []Container, listedAll bool) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.active--
+	idle := cmp.Or(sc.idle, summaryIdle)
+	if sc.drop == nil {
+		sc.drop = time.AfterFunc(idle, sc.forget)
+	} else {
+		sc.drop.Reset(idle)
+	}
 	if !listedAll {
 		if len(sc.m) <= 2*len(cs)+64 {
 			return
@@ -237,18 +298,10 @@ func (s *Server) containers(lean bool) (cs []Container, release func()) {
 	if !ok {
 		return s.cluster.Containers(), func() {}
 	}
-	p, _ := s.summaries.bufs.Get().(*[]Container)
-	if p == nil {
-		p = new([]Container)
-	}
 	var known func(uint64) bool
 	if lean {
 		known = s.summaries.has
 	}
-	cs = into.ContainersInto(*p, known)
-	return cs, func() {
-		clear(cs) // keep no cached data alive through the pool
-		*p = cs[:0]
-		s.summaries.bufs.Put(p)
-	}
+	cs = into.ContainersInto(s.summaries.take(), known)
+	return cs, func() { s.summaries.give(cs) }
 }

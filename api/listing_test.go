@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
@@ -244,4 +245,34 @@ func TestLeanContainerGoneBeforeWritingIsLeftOut(t *testing.T) {
 	code, body := do(t, srv, http.MethodGet, "/v1.41/containers/json?all=1", "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, encodedListing(t, f.containers[1:]), body, "the others whole, networks included")
+}
+
+// Once nothing lists for a while, the cache and the spare buffer are
+// dropped; a listing under way keeps them.
+func TestListingCacheForgottenWhenIdle(t *testing.T) {
+	f := revised()
+	s, err := New(Config{Cluster: intoCluster{f}, Version: "test"})
+	require.NoError(t, err)
+	s.summaries.idle = 50 * time.Millisecond
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	want := encodedListing(t, f.containers)
+	code, body := do(t, srv, http.MethodGet, "/v1.41/containers/json?all=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, want, body)
+	assert.Equal(t, len(f.containers), s.summaries.size())
+	assert.Eventually(t, func() bool {
+		return s.summaries.size() == 0 && s.summaries.take() == nil
+	}, 5*time.Second, 10*time.Millisecond, "dropped when idle")
+
+	gen := s.summaries.begin()
+	_, ok := s.summaries.appendSummary(nil, &f.containers[0], gen, nil)
+	require.True(t, ok)
+	s.summaries.forget()
+	assert.Equal(t, 1, s.summaries.size(), "kept while a listing is under way")
+	s.summaries.end(gen, f.containers, false)
+
+	code, body = do(t, srv, http.MethodGet, "/v1.41/containers/json?all=1", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, want, body, "encoded anew")
 }
