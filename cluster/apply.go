@@ -127,7 +127,7 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 		if isEngineFailure(err) {
 			c.failNode(n, err)
 		}
-		signal(n.resync)
+		c.resync(n)
 	}
 	for _, what := range []string{"images", "networks", "volumes"} {
 		if w.objects[what] {

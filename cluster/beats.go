@@ -151,7 +151,7 @@ func (bs *beats) beat(b *beat) {
 	reconcile := ok && time.Since(b.lastReconcile) >= c.cfg.ReconcileInterval
 	if reconcile {
 		b.lastReconcile = time.Now()
-		signal(n.resync)
+		c.resync(n)
 	}
 	c.mu.Lock()
 	failures := n.failures

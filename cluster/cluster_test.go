@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,35 @@ func TestContainerRefs(t *testing.T) {
 	require.NoError(t, l.c.RemoveContainer(context.Background(), "node0/same", true, false))
 	_, err = l.c.CreateContainer(context.Background(), run("same", "busybox"))
 	assert.ErrorIs(t, err, cluster.ErrNameConflict)
+}
+
+// goroutinesIn counts the goroutines whose stack holds fn.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	k := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			k++
+		}
+	}
+	return k
+}
+
+// At rest an engine costs one goroutine (its event stream's reader);
+// events are applied on a goroutine that ends with the work.
+func TestOneGoroutinePerEngineAtRest(t *testing.T) {
+	const nodes = 5
+	l := newLab(t, labOptions{nodes: nodes})
+	idle := func() bool { return goroutinesIn("cluster.(*Cluster).apply(") == 0 }
+	require.Eventually(t, idle, 5*time.Second, 5*time.Millisecond, "no applying goroutine once synced")
+	assert.Equal(t, nodes, goroutinesIn("cluster.(*Cluster).watch("), "one stream reader per engine")
+	assert.Equal(t, nodes+1, goroutinesIn("swarmlab/swarm/cluster."), "the readers and the heartbeat schedule, nothing else")
+
+	id := l.runOutside(1, "seen")
+	require.Eventually(t, func() bool {
+		c, err := l.c.Container(id)
+		return err == nil && c.Summary.State == "running"
+	}, 5*time.Second, 5*time.Millisecond, "the engine's events were applied")
+	require.Eventually(t, idle, 5*time.Second, 5*time.Millisecond, "and the applying goroutine ended")
 }

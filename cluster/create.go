@@ -211,12 +211,12 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		}
 		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
 			// The cache said the node had it; it was removed meanwhile.
-			signal(n.resync)
+			c.resync(n)
 			return Container{}, errorf(ErrImageNotFound, "No such image: %s (on %s)", cfg.Image, nodeName)
 		}
 		if cerrdefs.IsConflict(err) {
 			// Someone took the name on that engine directly, unseen yet.
-			signal(n.resync)
+			c.resync(n)
 			return Container{}, fmt.Errorf("create container on %s: %w: %w", nodeName, ErrNameConflict, err)
 		}
 		return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)

@@ -108,7 +108,7 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 		c.log.Info("engine reconnected", "node", info.Name, "addr", n.addr)
 		// Back from the dead: re-list everything now rather than trust
 		// whatever the event stream did meanwhile.
-		signal(n.resync)
+		c.resync(n)
 	}
 	return true
 }
@@ -206,7 +206,7 @@ func (c *Cluster) resetNodeLocked(n *node) {
 	}
 	n.synced = false
 	n.state = scheduler.NodePending
-	signal(n.resync)
+	c.resync(n)
 }
 
 // engineEventLocked builds one of the cluster's own engine_* events for n.

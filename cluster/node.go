@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/image"
@@ -39,13 +40,15 @@ type Node struct {
 }
 
 // node is one engine's live state. Fields below the mark are guarded by
-// Cluster.mu; eng, cancel and resync are set before the node's
+// Cluster.mu; eng and cancel are set before the node's
 // goroutines start and never change.
 type node struct {
 	addr   string
 	eng    Engine
 	cancel context.CancelFunc
-	resync chan struct{} // buffered(1): full sync now
+	// work is the queue of the current event stream (nil before the
+	// first): resync asks it for a full listing.
+	work atomic.Pointer[queue]
 
 	// guarded by Cluster.mu
 	id, name, ip  string
@@ -115,7 +118,6 @@ func newNode(addr string, now time.Time) *node {
 		name:         addr,
 		state:        scheduler.NodePending,
 		updated:      now,
-		resync:       make(chan struct{}, 1),
 		containers:   make(map[string]*entry),
 		creating:     make(map[*reservation]bool),
 		fetching:     make(map[string][]*fetching),

@@ -30,7 +30,7 @@ func (c *Cluster) lazyInspect(n *node, id string) {
 		}
 		if err := c.inspect(c.ctx, n, id); err != nil && c.ctx.Err() == nil {
 			c.log.Info("inspect of a new container failed; resyncing", "addr", n.addr, "container", id, "err", err)
-			signal(n.resync)
+			c.resync(n)
 		}
 	})
 }

@@ -115,7 +115,7 @@ func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) erro
 		return fmt.Errorf("rename %s on %s: %w", ref, nodeName, err)
 	}
 	if err := c.inspect(ctx, n, id); err != nil {
-		signal(n.resync)
+		c.resync(n)
 		return fmt.Errorf("rename %s on %s: renamed, but re-reading it failed: %w", ref, nodeName, err)
 	}
 	return nil
