@@ -17,9 +17,11 @@ import (
 // (300,000 at 10,000 nodes), and a Go map entry for each plus a second
 // map from value to text offset for the sweeps cost ~600 bytes per
 // container. Here every value's bytes live once, in text (newline-
-// separated, after a leading newline), and a hash table of 16-byte
-// slots, each the value's offset in text and its postingRef, finds them;
-// a byte of hash per slot (tags) keeps probing off the text.
+// separated, after a leading newline), and a hash table of 8-byte slots,
+// each the value's offset in text and its one node (or the index of its
+// posting in multi, for the few values on several nodes), finds them; a
+// byte of hash per slot (tags) keeps probing off the text. The slots
+// hold no pointers, so the garbage collector does not scan them.
 //
 // The table uses linear probing in a power-of-two array; a removed value
 // leaves a tombstone until the next rehash. Values are appended to text
@@ -42,18 +44,53 @@ type valueIndex struct {
 	dead  int     // tombstones
 	seed  maphash.Seed
 
+	// multi holds the postings of values on several nodes; free lists
+	// its unused entries.
+	multi []*posting
+	free  []int32
+
 	odd postings
 }
 
 // valueSlot is one value of a valueIndex: its offset in text and its
-// postingRef, flattened so that a slot is 16 bytes.
+// nodes: one+1 for a value on node one (as postingRef.one), or -(k+1)
+// for the posting multi[k].
 type valueSlot struct {
-	at  int32
-	one int32
-	p   *posting
+	at   int32
+	node int32
 }
 
-func (v valueSlot) ref() postingRef { return postingRef{one: v.one, p: v.p} }
+// ref returns the nodes of the value in slot k.
+func (x *valueIndex) ref(k int) postingRef {
+	if n := x.slots[k].node; n < 0 {
+		return postingRef{p: x.multi[-n-1]}
+	}
+	return postingRef{one: x.slots[k].node}
+}
+
+// setRef makes r the nodes of the value in slot k; an empty r leaves the
+// slot for remove to clear.
+func (x *valueIndex) setRef(k int, r postingRef) {
+	n := x.slots[k].node
+	switch {
+	case r.p == nil:
+		if n < 0 {
+			x.multi[-n-1] = nil
+			x.free = append(x.free, -n-1)
+		}
+		x.slots[k].node = r.one
+	case n < 0:
+		x.multi[-n-1] = r.p
+	case len(x.free) > 0:
+		m := x.free[len(x.free)-1]
+		x.free = x.free[:len(x.free)-1]
+		x.multi[m] = r.p
+		x.slots[k].node = -m - 1
+	default:
+		x.multi = append(x.multi, r.p)
+		x.slots[k].node = -int32(len(x.multi))
+	}
+}
 
 const (
 	tagEmpty = 0
@@ -99,7 +136,7 @@ func (x *valueIndex) get(v string) postingRef {
 		return x.odd[v]
 	}
 	if k := x.find(v); k >= 0 {
-		return x.slots[k].ref()
+		return x.ref(k)
 	}
 	return postingRef{}
 }
@@ -120,8 +157,7 @@ func (x *valueIndex) add(v string, i int32) {
 	h := maphash.String(x.seed, v)
 	if len(x.slots) > 0 {
 		if k := x.lookup(v, h); k >= 0 {
-			r := x.slots[k].ref().with(i)
-			x.slots[k].one, x.slots[k].p = r.one, r.p
+			x.setRef(k, x.ref(k).with(i))
 			return
 		}
 	}
@@ -137,7 +173,7 @@ func (x *valueIndex) add(v string, i int32) {
 	for k := 0; k < len(v); k++ {
 		x.alphabet[v[k]] = true
 	}
-	x.insert(h, valueSlot{at: at, one: i + 1})
+	x.insert(h, valueSlot{at: at, node: i + 1})
 	x.live++
 }
 
@@ -183,8 +219,9 @@ func (x *valueIndex) remove(v string, i int32) {
 	if k < 0 {
 		return
 	}
-	if r := x.slots[k].ref().without(i); !r.empty() {
-		x.slots[k].one, x.slots[k].p = r.one, r.p
+	r := x.ref(k).without(i)
+	x.setRef(k, r) // frees the multi entry when r is inline or empty
+	if !r.empty() {
 		return
 	}
 	x.tags[k], x.slots[k] = tagDead, valueSlot{}
@@ -226,7 +263,7 @@ func (x *valueIndex) orGlob(dst *NodeSet, g glob) {
 	}
 	if g.literal() {
 		if k := x.find(g.lit); k >= 0 {
-			x.slots[k].ref().orInto(dst)
+			x.ref(k).orInto(dst)
 		}
 		return
 	}
@@ -239,7 +276,7 @@ func (x *valueIndex) orGlob(dst *NodeSet, g glob) {
 	if needle == "" { // only wildcards: every value matches
 		for k, t := range x.tags {
 			if t > tagDead {
-				x.slots[k].ref().orInto(dst)
+				x.ref(k).orInto(dst)
 			}
 		}
 		return
@@ -260,7 +297,7 @@ func (x *valueIndex) orGlob(dst *NodeSet, g glob) {
 		end := hit + bytes.IndexByte(x.text[hit:], '\n')
 		v := string(x.text[start:end])
 		if s := x.find(v); s >= 0 && int(x.slots[s].at) == start && g.match(v) {
-			x.slots[s].ref().orInto(dst)
+			x.ref(s).orInto(dst)
 		}
 		pos = end + 1
 	}
@@ -276,7 +313,7 @@ func (x *valueIndex) orRegexp(dst *NodeSet, re *regexp.Regexp) {
 	}
 	for k, t := range x.tags {
 		if t > tagDead && re.Match(x.value(k)) {
-			x.slots[k].ref().orInto(dst)
+			x.ref(k).orInto(dst)
 		}
 	}
 }

@@ -115,6 +115,14 @@ func TestValueIndexMatchesModel(t *testing.T) {
 			x.orRegexp(&set, re)
 			require.Equal(t, model.nodes(re.MatchString), setSlots(&set), "step %d: regexp %q", step, p)
 		}
+		shared := 0
+		for k, tag := range x.tags {
+			if tag > tagDead && x.slots[k].node < 0 {
+				shared++
+				require.NotNil(t, x.multi[-x.slots[k].node-1], "step %d: slot %d's posting", step, k)
+			}
+		}
+		require.Equal(t, len(x.multi)-len(x.free), shared, "step %d: postings of shared values are recycled", step)
 		assert.LessOrEqual(t, x.garbage, len(x.text)/2+64, "step %d: garbage is reclaimed", step)
 		assert.LessOrEqual(t, (x.live+x.dead)*8, len(x.slots)*7, "step %d: table load", step)
 	}
