@@ -15,8 +15,8 @@ import (
 func (s *Snapshot) update(i int32, old, n *Node) {
 	s.indexNumbers(i, n)
 	if old.Name != n.Name {
-		s.nameEntry(s.names, s.nodeText, old.Name, i, false)
-		s.nameEntry(s.names, s.nodeText, n.Name, i, true)
+		s.names.remove(old.Name, i)
+		s.names.add(n.Name, i)
 	}
 	if !maps.Equal(old.Labels, n.Labels) {
 		s.indexLabels(i, old, false)
@@ -147,11 +147,11 @@ func (s *Snapshot) removeContainer(i int32, c *Container, rest []*Container) {
 	s.countKeys(i, c, -1)
 	for _, name := range c.Names {
 		if !slices.ContainsFunc(rest, func(o *Container) bool { return slices.Contains(o.Names, name) }) {
-			s.nameEntry(s.cnames, s.cnameText, name, i, false)
+			s.cnames.remove(name, i)
 		}
 	}
 	if !slices.ContainsFunc(rest, func(o *Container) bool { return o.ID == c.ID }) {
-		s.nameEntry(s.cids, s.cidText, c.ID, i, false)
+		s.cids.remove(c.ID, i)
 	}
 	if len(c.ID) >= minIDPrefix {
 		prefix := c.ID[:minIDPrefix]
@@ -223,9 +223,17 @@ func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
 	}
 	s.countKeys(i, c, delta)
 	for _, name := range c.Names {
-		s.nameEntry(s.cnames, s.cnameText, name, i, add)
+		if add {
+			s.cnames.add(name, i)
+		} else {
+			s.cnames.remove(name, i)
+		}
 	}
-	s.nameEntry(s.cids, s.cidText, c.ID, i, add)
+	if add {
+		s.cids.add(c.ID, i)
+	} else {
+		s.cids.remove(c.ID, i)
+	}
 	if len(c.ID) >= minIDPrefix {
 		op(s.cidPrefix, c.ID[:minIDPrefix], i)
 	}
@@ -266,23 +274,6 @@ func (s *Snapshot) indexContainer(i int32, c *Container, add bool) {
 		if pi.any.n == 0 {
 			delete(s.ports, key)
 		}
-	}
-}
-
-// nameEntry adds (or removes) slot i under a node name, container name,
-// container ID or image ref, and keeps the text index in step with the
-// values that have a posting.
-func (s *Snapshot) nameEntry(m postings, text *textIndex, v string, i int32, add bool) {
-	if add {
-		if _, ok := m[v]; !ok {
-			text.add(v)
-		}
-		m.add(v, i)
-		return
-	}
-	m.remove(v, i)
-	if _, ok := m[v]; !ok {
-		text.remove(v)
 	}
 }
 

@@ -13,7 +13,7 @@ import "strings"
 func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
 	if lits, ok := e.Literals(); ok {
 		for _, l := range lits {
-			s.names[l].orInto(dst)
+			s.names.get(l).orInto(dst)
 			if i, ok := s.byID[l]; ok {
 				dst.add(i)
 			}
@@ -21,7 +21,7 @@ func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
 		return
 	}
 	if e.re != nil {
-		s.names.orMatching(dst, e)
+		s.names.orRegexp(dst, e.re)
 		for id, i := range s.byID {
 			if e.Match(id) {
 				dst.add(i)
@@ -30,7 +30,7 @@ func (s *Snapshot) NodesMatchingName(dst *NodeSet, e *Expr) {
 		return
 	}
 	for _, g := range e.alts {
-		s.nodeText.each(g, func(v string) { s.names[v].orInto(dst) })
+		s.names.orGlob(dst, g)
 		s.nodeIDText.each(g, func(v string) { dst.add(s.byID[v]) })
 	}
 }
@@ -92,19 +92,16 @@ func (p *posting) asSetOrBuild(s *Snapshot) *NodeSet {
 // ID or (literal of four characters or more) ID prefix matches e.
 func (s *Snapshot) NodesMatchingContainer(dst *NodeSet, e *Expr) {
 	if e.re != nil {
-		s.cnames.orMatching(dst, e)
-		s.cids.orMatching(dst, e)
+		s.cnames.orRegexp(dst, e.re)
+		s.cids.orRegexp(dst, e.re)
 		return
 	}
 	for _, g := range e.alts {
+		s.cnames.orGlob(dst, g)
+		s.cids.orGlob(dst, g)
 		if g.literal() {
-			s.cnames[g.lit].orInto(dst)
-			s.cids[g.lit].orInto(dst)
 			s.idPrefix(dst, g.lit)
-			continue
 		}
-		s.cnameText.each(g, func(name string) { s.cnames[name].orInto(dst) })
-		s.cidText.each(g, func(id string) { s.cids[id].orInto(dst) })
 	}
 }
 
@@ -151,23 +148,19 @@ func (s *Snapshot) NodesMatchingContainerLabel(dst *NodeSet, e *Expr) {
 // NodesMatchingImage adds the nodes holding an image that answers to e.
 func (s *Snapshot) NodesMatchingImage(dst *NodeSet, e *Expr) {
 	if e.re != nil {
-		s.images.orMatching(dst, e)
+		s.images.orRegexp(dst, e.re)
 		return
 	}
 	for _, g := range e.alts {
-		if g.literal() {
-			s.images[g.lit].orInto(dst)
-			continue
-		}
-		s.imageText.each(g, func(ref string) { s.images[ref].orInto(dst) })
+		s.images.orGlob(dst, g)
 	}
 }
 
 // NodesHoldingContainer adds the nodes for which HoldsContainer(n, ref)
 // is true.
 func (s *Snapshot) NodesHoldingContainer(dst *NodeSet, ref string) {
-	s.cnames[ref].orInto(dst)
-	s.cids[ref].orInto(dst)
+	s.cnames.get(ref).orInto(dst)
+	s.cids.get(ref).orInto(dst)
 	s.idPrefix(dst, ref)
 }
 

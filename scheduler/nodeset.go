@@ -219,36 +219,60 @@ func (r postingRef) each(fn func(i int32) bool) {
 // so that churn in names does not leak memory.
 type postings map[string]postingRef
 
-func (m postings) add(key string, i int32) {
-	r := m[key]
+// with returns the value's nodes plus slot i.
+func (r postingRef) with(i int32) postingRef {
 	switch {
 	case r.p != nil:
 		r.p.add(i)
 	case r.one == 0:
-		m[key] = postingRef{one: i + 1}
+		r.one = i + 1
 	case r.one != i+1:
 		p := &posting{}
 		p.add(r.one - 1)
 		p.add(i)
-		m[key] = postingRef{p: p}
+		r = postingRef{p: p}
 	}
+	return r
 }
 
-func (m postings) remove(key string, i int32) {
-	r, ok := m[key]
+// without returns the value's nodes minus slot i; the zero postingRef
+// when none is left.
+func (r postingRef) without(i int32) postingRef {
 	switch {
-	case !ok:
 	case r.p == nil:
 		if r.one == i+1 {
-			delete(m, key)
+			r.one = 0
 		}
 	default:
 		r.p.remove(i)
 		switch {
 		case r.p.n == 0:
-			delete(m, key)
+			r = postingRef{}
 		case r.p.n == 1 && !r.p.isSet:
-			m[key] = postingRef{one: r.p.sparse[0] + 1} // back inline
+			r = postingRef{one: r.p.sparse[0] + 1} // back inline
 		}
+	}
+	return r
+}
+
+// empty reports whether no node holds the value.
+func (r postingRef) empty() bool { return r.p == nil && r.one == 0 }
+
+func (m postings) add(key string, i int32) {
+	r, ok := m[key]
+	if n := r.with(i); !ok || n != r {
+		m[key] = n
+	}
+}
+
+func (m postings) remove(key string, i int32) {
+	r, ok := m[key]
+	if !ok {
+		return
+	}
+	if r = r.without(i); r.empty() {
+		delete(m, key)
+	} else {
+		m[key] = r
 	}
 }

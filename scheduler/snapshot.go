@@ -31,18 +31,14 @@ type Snapshot struct {
 	// Node, one cache line per node for the strategy's scan.
 	stats []slotStat
 
-	names      postings   // node name → slots
-	nodeText   *textIndex // node names, for globs
-	nodeIDText *textIndex // node IDs, for globs
+	names      *valueIndex // node name → slots
+	nodeIDText *textIndex  // node IDs, for globs
 	labels     map[string]*labelIndex
-	cnames     postings // container name → slots
-	cnameText  *textIndex
-	cidText    *textIndex
-	cids       postings // container full ID → slots
-	cidPrefix  postings // first minIDPrefix characters of an ID → slots
+	cnames     *valueIndex // container name → slots
+	cids       *valueIndex // container full ID → slots
+	cidPrefix  postings    // first minIDPrefix characters of an ID → slots
 	clabels    map[string]*clabelIndex
-	images     postings // every image ref (see imageRefs) → slots
-	imageText  *textIndex
+	images     *valueIndex // every image ref (see imageRefs) → slots
 	ports      map[portKey]*portIndex
 	hostPorts  map[portKey]*posting
 
@@ -107,18 +103,14 @@ type portIndex struct {
 func NewSnapshot() *Snapshot {
 	return &Snapshot{
 		byID:       map[string]int32{},
-		names:      postings{},
-		nodeText:   newTextIndex(),
+		names:      newValueIndex(),
 		nodeIDText: newTextIndex(),
 		labels:     map[string]*labelIndex{},
-		cnames:     postings{},
-		cnameText:  newTextIndex(),
-		cidText:    newTextIndex(),
-		cids:       postings{},
+		cnames:     newValueIndex(),
+		cids:       newValueIndex(),
 		cidPrefix:  postings{},
 		clabels:    map[string]*clabelIndex{},
-		images:     postings{},
-		imageText:  newTextIndex(),
+		images:     newValueIndex(),
 		ports:      map[portKey]*portIndex{},
 		hostPorts:  map[portKey]*posting{},
 		byCID:      map[string]*Container{},
@@ -213,7 +205,7 @@ func inverse(total int64) float64 {
 func (s *Snapshot) index(i int32, n *Node) {
 	s.live.add(i)
 	s.indexNumbers(i, n)
-	s.nameEntry(s.names, s.nodeText, n.Name, i, true)
+	s.names.add(n.Name, i)
 	s.nodeIDText.add(n.ID)
 	s.indexLabels(i, n, true)
 	for _, c := range n.Containers {
@@ -312,8 +304,12 @@ func (s *Snapshot) indexAllHave(i int32, n *Node) {
 
 // indexImages adds (or removes) every ref of the node's images.
 func (s *Snapshot) indexImages(i int32, n *Node, add bool) {
+	op := s.images.remove
+	if add {
+		op = s.images.add
+	}
 	for _, img := range n.Images {
-		imageRefs(img, func(ref string) { s.nameEntry(s.images, s.imageText, ref, i, add) })
+		imageRefs(img, func(ref string) { op(ref, i) })
 	}
 }
 
@@ -326,7 +322,7 @@ func (s *Snapshot) unindex(i int32, n *Node) {
 	}
 	s.stats[i] = slotStat{}
 
-	s.nameEntry(s.names, s.nodeText, n.Name, i, false)
+	s.names.remove(n.Name, i)
 	s.nodeIDText.remove(n.ID)
 	s.indexLabels(i, n, false)
 	for _, c := range n.Containers {

@@ -5,8 +5,9 @@ import (
 	"strings"
 )
 
-// textIndex lets a glob such as *redis* find the container names (or
-// IDs) that contain its longest literal run with one bytes.Index sweep
+// textIndex lets a glob such as *redis* find the node IDs (whose slots
+// the snapshot's byID map holds; valueIndex does the same for values with
+// postings) that contain its longest literal run with one bytes.Index sweep
 // over a newline-separated text of every distinct value, instead of a
 // pattern match per map entry: at 300,000 names that is a few megabytes
 // scanned at memory speed.
