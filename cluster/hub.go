@@ -77,6 +77,10 @@ func (s *Subscription) Close() {
 // buffer is full is dropped.
 type hub struct {
 	buffer int
+	// history is how many events the ring keeps. The ring grows to it
+	// as events come rather than being allocated whole (the default
+	// history held 3.4 MB before the first event).
+	history int
 
 	// mu guards everything below.
 	mu     sync.Mutex
@@ -89,9 +93,9 @@ type hub struct {
 
 func newHub(history, buffer int) *hub {
 	return &hub{
-		buffer: buffer,
-		ring:   make([]Event, 0, history),
-		subs:   make(map[*Subscription]struct{}),
+		buffer:  buffer,
+		history: history,
+		subs:    make(map[*Subscription]struct{}),
 	}
 }
 
@@ -105,8 +109,8 @@ func (h *hub) publish(ev Event) {
 	if h.closed {
 		return
 	}
-	if cap(h.ring) > 0 {
-		if len(h.ring) < cap(h.ring) {
+	if h.history > 0 {
+		if len(h.ring) < h.history {
 			h.ring = append(h.ring, ev)
 		} else {
 			h.ring[h.head] = ev
