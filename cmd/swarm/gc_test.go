@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -20,4 +24,58 @@ func TestSetGCDefault(t *testing.T) {
 	debug.SetGCPercent(200) // as the runtime does for GOGC=200
 	assert.Equal(t, 200, setGCDefault(func(k string) string { return map[string]string{"GOGC": "200"}[k] }, logger))
 	assert.Equal(t, 200, debug.SetGCPercent(200), "the user's GOGC is left alone")
+}
+
+// The collector's setting follows the manager's allocation rate: quiet
+// for quietAfter checks lowers it and returns free memory once; the first
+// busy check restores it.
+func TestQuietGC(t *testing.T) {
+	const mib = 1 << 20
+	// MiB allocated before each check: quiet, quiet, ..., then a burst.
+	steps := []uint64{1, 1, 1, 1, 1, 1, 1, 50, 1}
+	var mu sync.Mutex
+	var allocs uint64
+	checks := 0 // reads after the first
+	var events []string
+	gc := gcControl{
+		setPercent: func(p int) int {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, fmt.Sprintf("check %d: percent %d", checks, p))
+			return 0
+		},
+		release: func() {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, fmt.Sprintf("check %d: release", checks))
+		},
+	}
+	first := true
+	read := func() memSample {
+		mu.Lock()
+		defer mu.Unlock()
+		if !first && checks < len(steps) {
+			allocs += steps[checks] * mib
+			checks++
+		}
+		first = false
+		return memSample{allocs: allocs}
+	}
+	tick := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		quietGC(ctx, tick, read, gc, 50, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	for range steps {
+		tick <- time.Now()
+	}
+	cancel()
+	<-done
+	assert.Equal(t, []string{
+		fmt.Sprintf("check %d: percent %d", quietAfter, quietGCPercent), // after quietAfter quiet checks
+		fmt.Sprintf("check %d: release", quietAfter),
+		"check 8: percent 50", // the burst before check 8
+	}, events)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -36,9 +37,13 @@ func runManage(args []string, _, stderr io.Writer) int {
 	if err != nil {
 		return exitUsage(stderr, err)
 	}
-	setGCDefault(os.Getenv, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if percent := setGCDefault(os.Getenv, logger); os.Getenv("GOGC") == "" {
+		ticker := time.NewTicker(quietCheck)
+		defer ticker.Stop()
+		go quietGC(ctx, ticker.C, readMem, gcControl{setPercent: debug.SetGCPercent, release: debug.FreeOSMemory}, percent, logger)
+	}
 	if err := manage(ctx, cfg, logger); err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
