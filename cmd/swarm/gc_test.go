@@ -31,8 +31,12 @@ func TestSetGCDefault(t *testing.T) {
 // busy check restores it.
 func TestQuietGC(t *testing.T) {
 	const mib = 1 << 20
-	// MiB allocated before each check: quiet, quiet, ..., then a burst.
-	steps := []uint64{1, 1, 1, 1, 1, 1, 1, 50, 1}
+	// MiB allocated before each check: quiet for long, then a burst.
+	steps := make([]uint64, 24)
+	for i := range steps {
+		steps[i] = 1
+	}
+	steps[22] = 50
 	var mu sync.Mutex
 	var allocs uint64
 	checks := 0 // reads after the first
@@ -73,9 +77,12 @@ func TestQuietGC(t *testing.T) {
 	}
 	cancel()
 	<-done
+	// A release reads again (one more check's worth of the script).
+	second := quietAfter + 1 + quietRelease
 	assert.Equal(t, []string{
 		fmt.Sprintf("check %d: percent %d", quietAfter, quietGCPercent), // after quietAfter quiet checks
 		fmt.Sprintf("check %d: release", quietAfter),
-		"check 8: percent 50", // the burst before check 8
+		fmt.Sprintf("check %d: release", second), // quietRelease checks later
+		"check 23: percent 50",                   // the burst before check 23
 	}, events)
 }
