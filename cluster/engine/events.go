@@ -36,7 +36,7 @@ var errStreamEnded = errors.New("the engine closed the stream")
 // fn runs on the calling goroutine, which is also the one reading the
 // connection: it must return quickly, because an engine drops subscribers
 // that fall behind. The stream has a connection of its own, not one of the
-// transport's, so it costs no goroutines besides the caller; opening it is
+// transport's, so once open it costs no goroutine besides the caller; opening it is
 // bounded by Options.Timeout (an engine that never answers fails), reading
 // it is not.
 func (e *Engine) Events(ctx context.Context, since time.Time, fn func(events.Message)) error {
