@@ -141,6 +141,12 @@ func (bs *beats) run() {
 	}
 }
 
+// idleCloser is an engine that can drop its idle connections
+// (cluster/engine.Engine).
+type idleCloser interface {
+	CloseIdle()
+}
+
 // beat runs one heartbeat of b's node and schedules the next: a random
 // interval for a healthy node, a back-off for a failing one (nextRefresh).
 // Every ReconcileInterval a healthy node is also asked for a full sync.
@@ -152,6 +158,12 @@ func (bs *beats) beat(b *beat) {
 	if reconcile {
 		b.lastReconcile = time.Now()
 		c.resync(n)
+	} else if ic, isIC := n.eng.(idleCloser); isIC {
+		// The next beat is 30-60 s away and the beat's connection would
+		// idle out before it (10 s), holding two goroutines and 8 KB of
+		// buffers meanwhile: about 220 connections at 1,000 engines.
+		// Connections in use are not idle and stay.
+		ic.CloseIdle()
 	}
 	c.mu.Lock()
 	failures := n.failures

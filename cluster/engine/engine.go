@@ -257,6 +257,10 @@ func (e *Engine) Target() (url string, hc *http.Client, apiVersion string) {
 	return e.url, e.http, e.APIVersion()
 }
 
+// CloseIdle closes the engine's idle call connections; the next call
+// dials again.
+func (e *Engine) CloseIdle() { e.http.CloseIdleConnections() }
+
 // Close releases idle connections. An event stream ends with its context,
 // not with Close.
 func (e *Engine) Close() error {
