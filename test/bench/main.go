@@ -38,8 +38,9 @@ type options struct {
 	Listeners, Events  int
 	Prefill            int
 	EventInterval      time.Duration
-	// Settle is how long the manager rests after the initial sync before
-	// the at-rest memory figure (past its 10 s idle-connection timeout).
+	// Settle is how long the manager rests after the initial sync for the
+	// at-rest memory figure: RSS is sampled once a second from when the
+	// sync's connections idled out (10 s) to Settle.
 	Settle           time.Duration
 	SwarmBin, SimBin string
 	Docs             string
@@ -57,7 +58,7 @@ func defaultOptions() options {
 	return options{
 		Engines: 1000, PerEngine: 30, Clients: 64, Creates: 4000, ListSamples: 20, InfoSamples: 100,
 		Listeners: 500, Events: 600, Prefill: 3200, EventInterval: 50 * time.Millisecond, LabRuns: 40, ProfileSeconds: 10,
-		Settle: 15 * time.Second,
+		Settle: 30 * time.Second,
 	}
 }
 
@@ -100,7 +101,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Events, "events", o.Events, "engine events triggered while they listen")
 	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "events sent to the never-reading listener alone first, to fill its socket buffers (-1: enough to overflow it on any Linux, from net.ipv4.tcp_wmem)")
 	fs.DurationVar(&o.EventInterval, "event-interval", o.EventInterval, "pause between two triggered events")
-	fs.DurationVar(&o.Settle, "settle", o.Settle, "rest after the initial sync before the at-rest memory figure (0: measure right after sync only)")
+	fs.DurationVar(&o.Settle, "settle", o.Settle, "rest after the initial sync for the at-rest memory figure, sampled once a second from when the sync's call connections idled out (10 s) (0: measure right after sync only)")
 	fs.StringVar(&o.SwarmBin, "swarm", "", "manager binary (default: build ./cmd/swarm)")
 	fs.StringVar(&o.SimBin, "enginesim", "", "simulator binary (default: build ./cmd/enginesim)")
 	fs.StringVar(&o.Docs, "docs", "", "append a dated block of the figures to this file (e.g. docs/benchmarks.md)")
