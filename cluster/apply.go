@@ -181,7 +181,7 @@ func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 		todo, waits = todo[:0], waits[:0]
 		unknownCreate := false
 		for _, id := range w.order {
-			e, ok := n.containers[id]
+			e, ok := n.entry(id)
 			if ok && !e.reservation && (w.created[id] || !e.partial && (e.seq > w.inspect[id] || coveredAll(e, w.events[id]))) {
 				// Already read after its events arrived or, by the
 				// engine's own timestamps, after they happened; or only
@@ -209,7 +209,7 @@ func (c *Cluster) needInspect(ctx context.Context, n *node, w *work) []string {
 	check()
 	var fresh []string // created through the manager, never inspected yet
 	for _, id := range todo {
-		if e, ok := n.containers[id]; ok && e.partial && !e.reservation {
+		if e, ok := n.entry(id); ok && e.partial && !e.reservation {
 			fresh = append(fresh, id)
 		}
 	}

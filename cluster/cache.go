@@ -37,15 +37,15 @@ func (c *Cluster) fullSync(ctx context.Context, n *node) error {
 	c.mu.Lock()
 	for _, s := range list {
 		listed[s.ID] = true
-		e, ok := n.containers[s.ID]
+		e, ok := n.entry(s.ID)
 		if !ok || e.reservation || e.partial || e.sched.State != string(s.State) || e.sched.Image != s.Image ||
 			!sameNames(e, s.Names) {
 			stale = append(stale, s.ID)
 		}
 	}
 	var gone []string
-	for id, e := range n.containers {
-		if !listed[id] && !e.reservation && e.seq < seq {
+	for i, e := range n.entries {
+		if id := n.ids[i]; !listed[id] && !e.reservation && e.seq < seq {
 			gone = append(gone, id)
 		}
 	}
@@ -147,7 +147,7 @@ func (c *Cluster) storeLocked(n *node, e *entry) bool {
 	if _, dead := n.tombs[id]; dead {
 		return false
 	}
-	old, ok := n.containers[id]
+	old, ok := n.entry(id)
 	if ok && old.seq > e.seq {
 		return false
 	}
@@ -166,7 +166,7 @@ func (c *Cluster) storeLocked(n *node, e *entry) bool {
 // removeLocked drops a container and remembers it is gone. It reports
 // whether the cache held it.
 func (c *Cluster) removeLocked(n *node, id string, seq uint64) bool {
-	e, ok := n.containers[id]
+	e, ok := n.entry(id)
 	if ok && e.seq > seq {
 		return false
 	}
@@ -184,10 +184,9 @@ var sharedOwner = &node{}
 // setContainerLocked caches e on n and indexes its ID.
 func (c *Cluster) setContainerLocked(n *node, e *entry) {
 	id := e.sched.ID
-	old, had := n.containers[id]
+	old, had := n.entry(id)
 	n.counts.track(old, e)
-	n.containers[id] = e
-	n.setViewLocked(id)
+	n.setEntryLocked(id, e)
 	if len(e.links) > 0 || had && len(old.links) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}
@@ -204,12 +203,11 @@ func (c *Cluster) setContainerLocked(n *node, e *entry) {
 
 // deleteContainerLocked drops id from n's cache and from the index.
 func (c *Cluster) deleteContainerLocked(n *node, id string) {
-	old, ok := n.containers[id]
+	old, ok := n.entry(id)
 	if !ok {
 		return
 	}
 	n.counts.track(old, nil)
-	delete(n.containers, id)
 	n.removeIDLocked(id)
 	if len(old.links) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
@@ -227,7 +225,7 @@ func (c *Cluster) unownLocked(n *node, id string) {
 		var holder *node
 		holders := 0
 		for _, m := range c.nodes {
-			if _, ok := m.containers[id]; ok {
+			if _, ok := m.entry(id); ok {
 				holder = m
 				holders++
 			}
@@ -260,8 +258,8 @@ func (c *Cluster) releaseNameLocked(name, id string) {
 	}
 	delete(c.names, name)
 	for _, n := range c.nodes {
-		for cid, e := range n.containers {
-			if cid != id && e.name == name && !e.reservation {
+		for i, e := range n.entries {
+			if cid := n.ids[i]; cid != id && e.name == name && !e.reservation {
 				c.names[name] = cid
 				return
 			}
@@ -339,7 +337,7 @@ func (c *Cluster) putNodeLocked(n *node) {
 	// its own copy, as n.views keeps changing.
 	for i, v := range n.views {
 		if v == nil || !n.viewsOK {
-			n.views[i] = n.containers[n.ids[i]].viewLocked(aliases)
+			n.views[i] = n.entries[i].viewLocked(aliases)
 		}
 	}
 	n.viewsOK = true
@@ -399,7 +397,7 @@ func linkAliases(n *node) map[string][]string {
 		return n.aliases
 	}
 	var aliases map[string][]string // most nodes have no links: no map
-	for _, e := range n.containers {
+	for _, e := range n.entries {
 		for _, l := range e.links {
 			if aliases == nil {
 				aliases = make(map[string][]string)
@@ -414,24 +412,34 @@ func linkAliases(n *node) map[string][]string {
 	return aliases
 }
 
-// setViewLocked records in n.ids (sorted, so that the snapshot gets
-// containers in ID order and its Put diffs them without a map, and no Put
-// sorts) that container id was stored, with its view in n.views (same
-// order) left for putNodeLocked to fill in.
-func (n *node) setViewLocked(id string) {
+// entry is the cached container id, if any.
+func (n *node) entry(id string) (*entry, bool) {
+	if i, found := slices.BinarySearch(n.ids, id); found {
+		return n.entries[i], true
+	}
+	return nil, false
+}
+
+// setEntryLocked stores e as container id: in n.ids (sorted, so that the
+// snapshot gets containers in ID order and its Put diffs them without a
+// map, and no Put sorts), n.entries, and n.views (same order), its view
+// left for putNodeLocked to fill in.
+func (n *node) setEntryLocked(id string, e *entry) {
 	i, found := slices.BinarySearch(n.ids, id)
 	if !found {
 		n.ids = slices.Insert(n.ids, i, id)
+		n.entries = slices.Insert(n.entries, i, e)
 		n.views = slices.Insert(n.views, i, nil)
 		return
 	}
-	n.views[i] = nil
+	n.entries[i], n.views[i] = e, nil
 }
 
-// removeIDLocked drops id from n.ids and its view from n.views.
+// removeIDLocked drops container id from n.ids, n.entries and n.views.
 func (n *node) removeIDLocked(id string) {
 	if i, found := slices.BinarySearch(n.ids, id); found {
 		n.ids = slices.Delete(n.ids, i, i+1)
+		n.entries = slices.Delete(n.entries, i, i+1)
 		n.views = slices.Delete(n.views, i, i+1)
 	}
 }

@@ -65,7 +65,7 @@ func TestStoreKeepsNewestAndTombstones(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			c.mu.Lock()
 			st.do()
-			e, ok := n.containers["id-web"]
+			e, ok := n.entry("id-web")
 			_, named := c.names["web"]
 			c.mu.Unlock()
 			if st.wantState == "" {

@@ -119,12 +119,14 @@ func TestLinkAliasNames(t *testing.T) {
 		inspectFixture("api", container.StateRunning, nil, &container.HostConfig{Links: []string{"/db:/api/database"}}),
 	} {
 		e := fromInspect(in)
-		n.containers[e.sched.ID] = e
+		n.setEntryLocked(e.sched.ID, e)
 	}
 	aliases := linkAliases(n)
-	s := n.containers["id-db"].summaryAt(aliases, time.Now(), true)
+	db, _ := n.entry("id-db")
+	s := db.summaryAt(aliases, time.Now(), true)
 	assert.Equal(t, []string{"/db", "/api/database", "/web/db"}, s.Names)
-	require.Equal(t, []string{"web"}, n.containers["id-web"].names(aliases))
+	web, _ := n.entry("id-web")
+	require.Equal(t, []string{"web"}, web.names(aliases))
 }
 
 func TestNormalizeImage(t *testing.T) {

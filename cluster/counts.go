@@ -4,7 +4,7 @@ import "github.com/docker/docker/api/types/container"
 
 // nodeCounts are one node's container totals as `docker info` shows them.
 // They are kept up to date as the node's cache changes — the only writers
-// of node.containers (setContainerLocked, deleteContainerLocked,
+// of node.entries (setContainerLocked, deleteContainerLocked,
 // resetNodeLocked) call track — so a node view costs the same at 30
 // containers per node as at 30,000: recounting every container for each
 // view made /info walk all of them, several times per call.
@@ -50,7 +50,7 @@ func (k *nodeCounts) add(e *entry, sign int) {
 // every cached container.
 func countContainers(n *node) nodeCounts {
 	var k nodeCounts
-	for _, e := range n.containers {
+	for _, e := range n.entries {
 		k.add(e, 1)
 	}
 	return k

@@ -192,13 +192,12 @@ func (c *Cluster) markSynced(n *node) {
 
 // resetNodeLocked forgets a node's cache and snapshot entry.
 func (c *Cluster) resetNodeLocked(n *node) {
-	old := n.containers
-	n.containers = make(map[string]*entry)
-	n.ids, n.views, n.viewsOK, n.aliases, n.aliasesOK = nil, nil, false, nil, false
+	ids, old := n.ids, n.entries
+	n.ids, n.entries, n.views, n.viewsOK, n.aliases, n.aliasesOK = nil, nil, nil, false, nil, false
 	n.counts = nodeCounts{}
-	for id, e := range old {
+	for i, e := range old {
 		c.releaseNameLocked(e.name, e.sched.ID)
-		c.unownLocked(n, id)
+		c.unownLocked(n, ids[i])
 	}
 	n.images, n.networks, n.volumes = nil, nil, nil
 	if n.id != "" {

@@ -22,7 +22,7 @@ const lazyInspectDelay = time.Second
 func (c *Cluster) lazyInspect(n *node, id string) {
 	time.AfterFunc(lazyInspectDelay, func() {
 		c.mu.Lock()
-		e, ok := n.containers[id]
+		e, ok := n.entry(id)
 		pending := ok && e.partial && !c.stopped && c.nodes[n.addr] == n
 		c.mu.Unlock()
 		if !pending {

@@ -128,7 +128,7 @@ func (c *Cluster) ContainersInto(buf []Container, known func(rev uint64) bool) [
 	now := c.cfg.Now()
 	total := 0
 	for _, n := range c.nodes {
-		total += len(n.containers)
+		total += len(n.entries)
 	}
 	out := buf[:0]
 	if cap(out) < total {
@@ -137,7 +137,7 @@ func (c *Cluster) ContainersInto(buf []Container, known func(rev uint64) bool) [
 	for _, n := range c.sortedNodesLocked() {
 		view := c.nodeViewLocked(n)
 		aliases := linkAliases(n)
-		for _, e := range n.containers {
+		for _, e := range n.entries {
 			if e.reservation {
 				continue
 			}
@@ -234,7 +234,7 @@ func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
 	// every other kind, so a single one is the answer; an ID on several
 	// nodes falls through to the scan's ambiguity error.
 	if n := c.ownerLocked(name); n != nil {
-		if e, ok := n.containers[name]; ok && !e.reservation {
+		if e, ok := n.entry(name); ok && !e.reservation {
 			return n, e, nil
 		}
 	}
@@ -243,11 +243,11 @@ func (c *Cluster) findLocked(ref string) (*node, *entry, error) {
 	nodeName, rest, hasSlash := strings.Cut(name, "/")
 	for _, n := range c.nodes {
 		var aliases map[string][]string
-		for id, e := range n.containers {
+		for i, e := range n.entries {
 			if e.reservation {
 				continue
 			}
-			switch {
+			switch id := n.ids[i]; {
 			case id == name:
 				byID = append(byID, match{n, e})
 			case e.name == name:

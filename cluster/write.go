@@ -108,7 +108,7 @@ func (c *Cluster) RenameContainer(ctx context.Context, ref, newName string) erro
 	cancel()
 	if err != nil {
 		c.mu.Lock()
-		if e2, ok := n.containers[id]; !ok || e2.name != name {
+		if e2, ok := n.entry(id); !ok || e2.name != name {
 			c.releaseNameLocked(name, id)
 		}
 		c.mu.Unlock()
