@@ -187,7 +187,7 @@ func (c *Cluster) setContainerLocked(n *node, e *entry) {
 	old, had := n.entry(id)
 	n.counts.track(old, e)
 	n.setEntryLocked(id, e)
-	if len(e.links) > 0 || had && len(old.links) > 0 {
+	if len(e.links()) > 0 || had && len(old.links()) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}
 	if c.nodes[n.addr] != n {
@@ -209,7 +209,7 @@ func (c *Cluster) deleteContainerLocked(n *node, id string) {
 	}
 	n.counts.track(old, nil)
 	n.removeIDLocked(id)
-	if len(old.links) > 0 {
+	if len(old.links()) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}
 	c.unownLocked(n, id)
@@ -398,7 +398,7 @@ func linkAliases(n *node) map[string][]string {
 	}
 	var aliases map[string][]string // most nodes have no links: no map
 	for _, e := range n.entries {
-		for _, l := range e.links {
+		for _, l := range e.links() {
 			if aliases == nil {
 				aliases = make(map[string][]string)
 			}
@@ -458,7 +458,7 @@ func (e *entry) summaryAt(aliases map[string][]string, now time.Time, nets bool)
 	s := container.Summary{
 		ID: e.sched.ID, Image: e.sched.Image, ImageID: e.sched.ImageID, Labels: e.sched.Labels,
 		State:   container.ContainerState(e.sched.State),
-		Command: e.command, Created: e.created, Ports: e.ports, Mounts: e.mounts,
+		Command: e.command, Created: e.created, Ports: e.ports, Mounts: e.mounts(),
 	}
 	s.HostConfig.NetworkMode = e.sched.NetworkMode
 	if nets && !e.reservation {

@@ -20,8 +20,9 @@ import (
 // entry is one cached container: what the engine's listing shows (names
 // and status are derived when read), what placement needs, and the link
 // aliases this container gives to others. 30,000 of them live in a
-// manager at classic Swarm's scale, so it is kept small (≈ 300 bytes plus
-// its own strings, see BenchmarkEntryMemory): no container.Summary (240
+// manager at classic Swarm's scale, so it is kept small (a 320-byte
+// struct, ≈ 700 bytes with what it alone holds, see BenchmarkEntryMemory):
+// no container.Summary (240
 // bytes, mostly empty), fields placement also reads (ID, image, image ID,
 // labels, state) live only in sched and are copied into the summary when
 // it is read (summaryAt), network endpoints are a compact slice instead of
@@ -32,7 +33,10 @@ type entry struct {
 	// aliases are added in view).
 	sched scheduler.Container
 	name  string // own name without "/"
-	links []link
+	// rare holds what most containers lack (nil then): the link aliases
+	// this one gives others, its mounts. Inline they made every entry
+	// 32 bytes bigger (the next size class).
+	rare *rareFields
 	// view is sched with the container's names for the scheduler
 	// (viewLocked): &sched itself unless links give it aliases; guarded by
 	// Cluster.mu, and only ever replaced.
@@ -45,7 +49,6 @@ type entry struct {
 	command string // interned
 	created int64  // Unix seconds
 	ports   []container.Port
-	mounts  []container.MountPoint
 	nets    []endpoint // sorted by network name
 
 	// seq is the cluster sequence number at which the data was requested:
@@ -60,6 +63,37 @@ type entry struct {
 	// partial marks an entry built from the create request alone (the
 	// engine could not be inspected): an event for it is never skipped.
 	partial bool
+}
+
+// rareFields are an entry's fields most containers leave empty.
+type rareFields struct {
+	links  []link
+	mounts []container.MountPoint
+}
+
+// links are the link aliases e gives other containers.
+func (e *entry) links() []link {
+	if e.rare == nil {
+		return nil
+	}
+	return e.rare.links
+}
+
+// mounts are e's mounts as the listing shows them.
+func (e *entry) mounts() []container.MountPoint {
+	if e.rare == nil {
+		return nil
+	}
+	return e.rare.mounts
+}
+
+// setRare sets e's links and mounts, keeping no struct for neither.
+func (e *entry) setRare(links []link, mounts []container.MountPoint) {
+	if len(links) == 0 && len(mounts) == 0 {
+		e.rare = nil
+		return
+	}
+	e.rare = &rareFields{links: links, mounts: mounts}
 }
 
 // healthState is a container's health check status in one byte.
@@ -206,7 +240,6 @@ func fromInspect(in container.InspectResponse) *entry {
 			e.created = t.Unix()
 		}
 	}
-	e.mounts = internMounts(in.Mounts)
 	if in.NetworkSettings != nil {
 		e.nets = compactNetworks(in.NetworkSettings.Networks)
 	}
@@ -216,14 +249,16 @@ func fromInspect(in container.InspectResponse) *entry {
 	if state.Health != nil {
 		e.health = healthOf(state.Health.Status)
 	}
+	var links []link
 	for _, l := range host.Links {
 		// The engine stores links as "/target:/linker/alias".
 		target, alias, ok := strings.Cut(l, ":")
 		if !ok {
 			continue
 		}
-		e.links = append(e.links, link{target: strings.TrimPrefix(target, "/"), alias: strings.TrimPrefix(alias, "/")})
+		links = append(links, link{target: strings.TrimPrefix(target, "/"), alias: strings.TrimPrefix(alias, "/")})
 	}
+	e.setRare(links, internMounts(in.Mounts))
 	var names []string
 	if e.name != "" {
 		names = []string{e.name}
@@ -375,7 +410,7 @@ func (e *entry) status(now time.Time) string {
 // not re-Put the node, and the snapshot's copy of them may lag the cache.
 func samePlacement(a, b *entry) bool {
 	x, y := &a.sched, &b.sched
-	return a.name == b.name && slices.Equal(a.links, b.links) &&
+	return a.name == b.name && slices.Equal(a.links(), b.links()) &&
 		x.ID == y.ID && x.NetworkMode == y.NetworkMode && x.NanoCPUs == y.NanoCPUs && x.Memory == y.Memory &&
 		slices.Equal(x.Ports, y.Ports) && slices.Equal(x.Names, y.Names) && maps.Equal(x.Labels, y.Labels)
 }

@@ -77,7 +77,7 @@ func TestFromInspect(t *testing.T) {
 			assert.Equal(t, tt.wantPorts, e.sched.Ports)
 			assert.Equal(t, tt.wantCPU, e.sched.NanoCPUs)
 			assert.Equal(t, tt.wantMem, e.sched.Memory)
-			assert.Equal(t, tt.wantLinks, e.links)
+			assert.Equal(t, tt.wantLinks, e.links())
 			assert.Equal(t, "redis-server --port 6379", e.command)
 			assert.Equal(t, int64(1704164645), e.created)
 		})
@@ -212,4 +212,19 @@ func TestEqualLabelsShareTheCachedMap(t *testing.T) {
 	assert.Equal(t, reflect.ValueOf(a.sched.Labels).UnsafePointer(), reflect.ValueOf(b.sched.Labels).UnsafePointer(), "one map")
 	assert.NotEqual(t, reflect.ValueOf(a.sched.Labels).UnsafePointer(), reflect.ValueOf(c.sched.Labels).UnsafePointer())
 	assert.Equal(t, map[string]string{"app": "web", "tier": "back"}, c.summaryAt(nil, time.Now(), true).Labels)
+}
+
+// Links and mounts, which most containers lack, live behind one pointer
+// that stays nil without them; with them the listing shows them as given.
+func TestRareFields(t *testing.T) {
+	plain := fromInspect(inspectFixture("plain", container.StateRunning, nil, nil))
+	assert.Nil(t, plain.rare)
+	assert.Nil(t, plain.summaryAt(nil, time.Now(), true).Mounts)
+
+	in := inspectFixture("db", container.StateRunning, nil, &container.HostConfig{Links: []string{"/cache:/db/cache"}})
+	in.Mounts = []container.MountPoint{{Type: "volume", Name: "data", Destination: "/data", Driver: "local", RW: true}}
+	e := fromInspect(in)
+	require.NotNil(t, e.rare)
+	assert.Equal(t, []link{{target: "cache", alias: "db/cache"}}, e.links())
+	assert.Equal(t, in.Mounts, e.summaryAt(nil, time.Now(), true).Mounts)
 }

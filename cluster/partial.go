@@ -56,7 +56,7 @@ func placeholder(id, name string, cfg *container.Config, host *container.HostCon
 	})
 	// The request gives links as "target:alias" (or "target"), not in
 	// the engine's "/target:/name/alias" that fromInspect read.
-	e.links = nil
+	var links []link
 	for _, l := range host.Links {
 		if name == "" {
 			break // the engine picks the name: the inspect brings the aliases
@@ -69,8 +69,9 @@ func placeholder(id, name string, cfg *container.Config, host *container.HostCon
 		if !strings.Contains(alias, "/") {
 			alias = name + "/" + alias
 		}
-		e.links = append(e.links, link{target: target, alias: alias})
+		links = append(links, link{target: target, alias: alias})
 	}
+	e.setRare(links, e.mounts())
 	e.partial = true
 	return e
 }
