@@ -82,25 +82,35 @@ func (e *Engine) InspectContainer(ctx context.Context, id string) (container.Ins
 }
 
 func (e *Engine) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
-	if err := e.negotiate(ctx); err != nil {
+	var w inspectWire
+	if err := e.getJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", "inspect", &w); err != nil {
 		return container.InspectResponse{}, err
 	}
-	u := e.url + "/v" + e.cli.ClientVersion() + "/containers/" + url.PathEscape(id) + "/json"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return w.response(), nil
+}
+
+// getJSON GETs path (after the negotiated version prefix) and decodes
+// the engine's answer into v; what names the answer in errors. The answer
+// is read into a recycled buffer and decoded from there: a json.Decoder
+// grows a fresh buffer per answer (about 16 KB of garbage per inspect,
+// the call the manager makes most, and per heartbeat's info).
+// Unmarshal copies every string out.
+func (e *Engine) getJSON(ctx context.Context, path, what string, v any) error {
+	if err := e.negotiate(ctx); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/v"+e.cli.ClientVersion()+path, nil)
 	if err != nil {
-		return container.InspectResponse{}, err
+		return err
 	}
 	resp, err := e.http.Do(req)
 	if err != nil {
-		return container.InspectResponse{}, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return container.InspectResponse{}, answerError(resp)
+		return answerError(resp)
 	}
-	// Read into a recycled buffer and decode that: a json.Decoder grows
-	// a fresh buffer per answer (about 16 KB of garbage per inspect, the
-	// call the manager makes most). Unmarshal copies every string out.
 	buf := inspectBuffers.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= maxPooledInspect {
@@ -109,23 +119,22 @@ func (e *Engine) inspect(ctx context.Context, id string) (container.InspectRespo
 		}
 	}()
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxInspectAnswer+1)); err != nil {
-		return container.InspectResponse{}, fmt.Errorf("read inspect answer: %w", err)
+		return fmt.Errorf("read %s answer: %w", what, err)
 	}
 	if buf.Len() > maxInspectAnswer {
-		return container.InspectResponse{}, fmt.Errorf("inspect answer larger than %d bytes", maxInspectAnswer)
+		return fmt.Errorf("%s answer larger than %d bytes", what, maxInspectAnswer)
 	}
-	var w inspectWire
-	if err := json.Unmarshal(buf.Bytes(), &w); err != nil {
-		return container.InspectResponse{}, fmt.Errorf("decode inspect answer: %w", err)
+	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
+		return fmt.Errorf("decode %s answer: %w", what, err)
 	}
-	return w.response(), nil
+	return nil
 }
 
-// inspectBuffers recycles the buffers inspect answers are read into.
+// inspectBuffers recycles the buffers answers are read into (getJSON).
 var inspectBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const (
-	// maxInspectAnswer bounds one inspect answer (a container with
+	// maxInspectAnswer bounds one answer getJSON reads (a container with
 	// thousands of labels or mounts is still far below it).
 	maxInspectAnswer = 16 << 20
 	// maxPooledInspect keeps an unusually large answer's buffer out of
