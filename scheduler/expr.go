@@ -95,6 +95,18 @@ type glob struct {
 // literal reports whether the alternative has no wildcard.
 func (g glob) literal() bool { return g.parts == nil }
 
+// needle is the glob's longest literal run, the text a sweep looks for;
+// "" when the glob is only wildcards.
+func (g glob) needle() string {
+	needle := ""
+	for _, p := range g.parts {
+		if len(p) > len(needle) {
+			needle = p
+		}
+	}
+	return needle
+}
+
 // Reasons a parse fails; the expression itself is added by ExprError.
 const (
 	reasonBadOperator  = "bad operator: write key==value or key!=value (a value starting with ~ is soft)"

@@ -90,36 +90,41 @@ func (t *textIndex) each(g glob, fn func(v string)) {
 		}
 		return
 	}
-	needle := ""
-	for _, p := range g.parts {
-		if len(p) > len(needle) {
-			needle = p
-		}
-	}
+	needle := g.needle()
 	if needle == "" { // only wildcards: every value matches
 		for v := range t.at {
 			fn(v)
 		}
 		return
 	}
+	sweepLines(t.buf, &t.alphabet, needle, func(start, end int) {
+		v := t.buf[start:end]
+		if off, ok := t.at[string(v)]; ok && off == start && g.match(string(v)) {
+			fn(string(v))
+		}
+	})
+}
+
+// sweepLines calls fn(start, end) for every newline-terminated line of
+// text holding needle, once per line, in order: one bytes.Index sweep
+// instead of a pattern match per value. alphabet marks every byte text
+// holds, so a needle with another byte is rejected without a sweep.
+func sweepLines(text []byte, alphabet *[256]bool, needle string, fn func(start, end int)) {
 	for k := 0; k < len(needle); k++ {
-		if !t.alphabet[needle[k]] {
+		if !alphabet[needle[k]] {
 			return
 		}
 	}
 	n := []byte(needle)
 	for pos := 0; ; {
-		k := bytes.Index(t.buf[pos:], n)
+		k := bytes.Index(text[pos:], n)
 		if k < 0 {
 			return
 		}
 		hit := pos + k
-		start := bytes.LastIndexByte(t.buf[:hit], '\n') + 1
-		end := hit + bytes.IndexByte(t.buf[hit:], '\n')
-		v := t.buf[start:end]
-		if off, ok := t.at[string(v)]; ok && off == start && g.match(string(v)) {
-			fn(string(v))
-		}
+		start := bytes.LastIndexByte(text[:hit], '\n') + 1
+		end := hit + bytes.IndexByte(text[hit:], '\n')
+		fn(start, end)
 		pos = end + 1
 	}
 }

@@ -267,12 +267,7 @@ func (x *valueIndex) orGlob(dst *NodeSet, g glob) {
 		}
 		return
 	}
-	needle := ""
-	for _, p := range g.parts {
-		if len(p) > len(needle) {
-			needle = p
-		}
-	}
+	needle := g.needle()
 	if needle == "" { // only wildcards: every value matches
 		for k, t := range x.tags {
 			if t > tagDead {
@@ -281,26 +276,12 @@ func (x *valueIndex) orGlob(dst *NodeSet, g glob) {
 		}
 		return
 	}
-	for k := 0; k < len(needle); k++ {
-		if !x.alphabet[needle[k]] {
-			return
-		}
-	}
-	n := []byte(needle)
-	for pos := 0; ; {
-		k := bytes.Index(x.text[pos:], n)
-		if k < 0 {
-			return
-		}
-		hit := pos + k
-		start := bytes.LastIndexByte(x.text[:hit], '\n') + 1
-		end := hit + bytes.IndexByte(x.text[hit:], '\n')
+	sweepLines(x.text, &x.alphabet, needle, func(start, end int) {
 		v := string(x.text[start:end])
 		if s := x.find(v); s >= 0 && int(x.slots[s].at) == start && g.match(v) {
 			x.ref(s).orInto(dst)
 		}
-		pos = end + 1
-	}
+	})
 }
 
 // orRegexp adds the nodes of every value re matches to dst, which must be
