@@ -1,7 +1,10 @@
 package cluster
 
 import (
+	"encoding/hex"
 	"maps"
+	"net"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -119,30 +122,88 @@ func healthOf(s container.HealthStatus) healthState {
 }
 
 // endpoint is a container's attachment to one network, as the listing
-// shows it. The fields every endpoint has are inline; the rarely set ones
-// (IPAM config, links, aliases, driver options, DNS names, gateway
-// priority) stay in rare, nil for most containers.
+// shows it, in 160 bytes with nothing else allocated: the endpoint ID,
+// address and MAC address are kept as bytes (the engine's 64 hex digits,
+// dotted quad and colon form come back exactly from them), the strings
+// networks share are interned, and the rarely set fields (IPAM config,
+// links, aliases, driver options, DNS names, gateway priority) stay in
+// rare, nil for most containers. An ID, address or MAC in another form
+// is kept verbatim in rare instead.
 type endpoint struct {
 	name, networkID, gateway, ipv6Gateway string // interned
-	endpointID, ip, globalIPv6, mac       string
+	globalIPv6                            string
+	ip                                    netip.Addr // invalid for ""
+	id                                    [32]byte
+	mac                                   [6]byte
+	flags                                 endpointFlags
 	ipPrefixLen, globalIPv6PrefixLen      int32
 	rare                                  *network.EndpointSettings
 }
+
+type endpointFlags uint8
+
+const (
+	hasID    endpointFlags = 1 << iota // id holds the endpoint ID
+	hasMAC                             // mac holds the MAC address
+	verbatim                           // rare holds ID, address and MAC as given
+)
 
 // compactEndpoint keeps what the listing shows of one endpoint.
 func compactEndpoint(name string, ep *network.EndpointSettings) endpoint {
 	out := endpoint{
 		name: intern(name), networkID: intern(ep.NetworkID), gateway: intern(ep.Gateway), ipv6Gateway: intern(ep.IPv6Gateway),
-		endpointID: ep.EndpointID, ip: ep.IPAddress, globalIPv6: ep.GlobalIPv6Address, mac: ep.MacAddress,
+		globalIPv6:  ep.GlobalIPv6Address,
 		ipPrefixLen: int32(ep.IPPrefixLen), globalIPv6PrefixLen: int32(ep.GlobalIPv6PrefixLen),
 	}
-	if ep.IPAMConfig != nil || len(ep.Links) > 0 || len(ep.Aliases) > 0 || len(ep.DriverOpts) > 0 || len(ep.DNSNames) > 0 || ep.GwPriority != 0 {
+	exact := true
+	if ep.EndpointID != "" {
+		if id, ok := hexID(ep.EndpointID); ok {
+			out.id, out.flags = id, out.flags|hasID
+		} else {
+			exact = false
+		}
+	}
+	if ep.IPAddress != "" {
+		if ip, err := netip.ParseAddr(ep.IPAddress); err == nil && ip.String() == ep.IPAddress {
+			out.ip = ip
+		} else {
+			exact = false
+		}
+	}
+	if ep.MacAddress != "" {
+		if hw, err := net.ParseMAC(ep.MacAddress); err == nil && len(hw) == 6 && hw.String() == ep.MacAddress {
+			copy(out.mac[:], hw)
+			out.flags |= hasMAC
+		} else {
+			exact = false
+		}
+	}
+	if !exact || ep.IPAMConfig != nil || len(ep.Links) > 0 || len(ep.Aliases) > 0 || len(ep.DriverOpts) > 0 || len(ep.DNSNames) > 0 || ep.GwPriority != 0 {
 		out.rare = &network.EndpointSettings{
 			IPAMConfig: ep.IPAMConfig, Links: ep.Links, Aliases: ep.Aliases,
 			DriverOpts: internMap(ep.DriverOpts), DNSNames: ep.DNSNames, GwPriority: ep.GwPriority,
 		}
+		if !exact {
+			out.flags = verbatim
+			out.rare.EndpointID, out.rare.IPAddress, out.rare.MacAddress = ep.EndpointID, ep.IPAddress, ep.MacAddress
+		}
 	}
 	return out
+}
+
+// hexID is a 64-hex-digit lower-case ID as bytes.
+func hexID(s string) ([32]byte, bool) {
+	var id [32]byte
+	if len(s) != 64 {
+		return id, false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return id, false
+		}
+	}
+	_, err := hex.Decode(id[:], []byte(s))
+	return id, err == nil
 }
 
 // settings is the endpoint in the engine's shape.
@@ -152,8 +213,21 @@ func (ep *endpoint) settings() *network.EndpointSettings {
 		*out = *ep.rare
 	}
 	out.NetworkID, out.Gateway, out.IPv6Gateway = ep.networkID, ep.gateway, ep.ipv6Gateway
-	out.EndpointID, out.IPAddress, out.GlobalIPv6Address, out.MacAddress = ep.endpointID, ep.ip, ep.globalIPv6, ep.mac
+	out.GlobalIPv6Address = ep.globalIPv6
 	out.IPPrefixLen, out.GlobalIPv6PrefixLen = int(ep.ipPrefixLen), int(ep.globalIPv6PrefixLen)
+	if ep.flags&verbatim != 0 {
+		return out // ID, address and MAC as rare has them
+	}
+	out.EndpointID, out.IPAddress, out.MacAddress = "", "", ""
+	if ep.flags&hasID != 0 {
+		out.EndpointID = hex.EncodeToString(ep.id[:])
+	}
+	if ep.ip.IsValid() {
+		out.IPAddress = ep.ip.String()
+	}
+	if ep.flags&hasMAC != 0 {
+		out.MacAddress = net.HardwareAddr(ep.mac[:]).String()
+	}
 	return out
 }
 

@@ -1,7 +1,12 @@
 package cluster
 
 import (
+	"encoding/hex"
+	"math/rand"
+	"net"
+	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -175,7 +180,7 @@ func TestEndpointsListedAsInspected(t *testing.T) {
 	in := inspectFixture("web", container.StateRunning, nil, nil)
 	nets := map[string]*network.EndpointSettings{
 		"bridge": {
-			NetworkID: "net-bridge", EndpointID: "ep-1", Gateway: "172.17.0.1", IPAddress: "172.17.0.5",
+			NetworkID: "net-bridge", EndpointID: strings.Repeat("0123456789abcdef", 4), Gateway: "172.17.0.1", IPAddress: "172.17.0.5",
 			IPPrefixLen: 16, MacAddress: "02:42:ac:11:00:05", IPv6Gateway: "fd00::1",
 			GlobalIPv6Address: "fd00::5", GlobalIPv6PrefixLen: 64,
 		},
@@ -185,12 +190,17 @@ func TestEndpointsListedAsInspected(t *testing.T) {
 			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: "10.1.0.7"},
 			DriverOpts: map[string]string{"com.example.opt": "1"},
 		},
+		"zodd": {
+			// Not in the engine's usual forms: kept as given.
+			NetworkID: "net-odd", EndpointID: "EP-3", IPAddress: "10.1.0.007", MacAddress: "02-42-AC-11-00-05",
+		},
 	}
 	in.NetworkSettings = &container.NetworkSettings{Networks: nets}
 	e := fromInspect(in)
-	require.Len(t, e.nets, 2)
+	require.Len(t, e.nets, 3)
 	assert.Equal(t, "app", e.nets[0].name, "sorted by network name")
 	assert.Nil(t, e.nets[1].rare, "a plain endpoint keeps no rare fields")
+	assert.NotNil(t, e.nets[2].rare, "an odd form is kept verbatim")
 	s := e.summaryAt(nil, time.Now(), true)
 	require.NotNil(t, s.NetworkSettings)
 	assert.Equal(t, nets, s.NetworkSettings.Networks)
@@ -227,4 +237,34 @@ func TestRareFields(t *testing.T) {
 	require.NotNil(t, e.rare)
 	assert.Equal(t, []link{{target: "cache", alias: "db/cache"}}, e.links())
 	assert.Equal(t, in.Mounts, e.summaryAt(nil, time.Now(), true).Mounts)
+}
+
+// Endpoint IDs, addresses and MACs in the engine's forms come back
+// exactly from their compact bytes; empty ones stay empty.
+func TestEndpointBytesRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for range 500 {
+		id := make([]byte, 32)
+		r.Read(id)
+		ep := &network.EndpointSettings{EndpointID: hex.EncodeToString(id)}
+		if r.Intn(2) == 0 {
+			ep.IPAddress = netip.AddrFrom4([4]byte{byte(r.Intn(256)), byte(r.Intn(256)), byte(r.Intn(256)), byte(r.Intn(256))}).String()
+		} else {
+			var a [16]byte
+			r.Read(a[:])
+			ep.IPAddress = netip.AddrFrom16(a).String()
+		}
+		mac := make(net.HardwareAddr, 6)
+		r.Read(mac)
+		ep.MacAddress = mac.String()
+		c := compactEndpoint("n", ep)
+		require.Nil(t, c.rare, "%+v compacts", ep)
+		got := c.settings()
+		require.Equal(t, ep.EndpointID, got.EndpointID)
+		require.Equal(t, ep.IPAddress, got.IPAddress)
+		require.Equal(t, ep.MacAddress, got.MacAddress)
+	}
+	empty := compactEndpoint("n", &network.EndpointSettings{})
+	assert.Nil(t, empty.rare)
+	assert.Equal(t, &network.EndpointSettings{}, empty.settings(), "a stopped container's endpoint")
 }
