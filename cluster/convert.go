@@ -24,7 +24,7 @@ import (
 // and status are derived when read), what placement needs, and the link
 // aliases this container gives to others. 30,000 of them live in a
 // manager at classic Swarm's scale, so it is kept small (a 320-byte
-// struct, ≈ 700 bytes with what it alone holds, see BenchmarkEntryMemory):
+// struct, ≈ 610 bytes with what it alone holds, see BenchmarkEntryMemory):
 // no container.Summary (240
 // bytes, mostly empty), fields placement also reads (ID, image, image ID,
 // labels, state) live only in sched and are copied into the summary when
