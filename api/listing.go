@@ -89,13 +89,6 @@ func (sc *summaryCache) forget() {
 	}
 }
 
-// size is the number of cached encodings.
-func (sc *summaryCache) size() int {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	return len(sc.m)
-}
-
 // encodedSummary is one container's clusterSummary in JSON, cut around the
 // value of Status, with what it was derived from.
 type encodedSummary struct {

@@ -276,3 +276,10 @@ func TestListingCacheForgottenWhenIdle(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, want, body, "encoded anew")
 }
+
+// size is the number of cached encodings.
+func (sc *summaryCache) size() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return len(sc.m)
+}

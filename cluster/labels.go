@@ -83,10 +83,3 @@ func (t *labelSets) forget(h uint64) {
 	clear(t.sets[h][len(live):])
 	t.sets[h] = live
 }
-
-// size is the number of hashes with a live or not yet forgotten set.
-func (t *labelSets) size() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.sets)
-}

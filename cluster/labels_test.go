@@ -64,3 +64,10 @@ func TestUnheldLabelSetsAreForgotten(t *testing.T) {
 	assert.Same(t, held, tab.share(map[string]string{"keep": "me"}))
 	runtime.KeepAlive(held)
 }
+
+// size is the number of hashes with a live or not yet forgotten set.
+func (t *labelSets) size() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.sets)
+}

@@ -52,15 +52,11 @@ const (
 	quietGCPercent = 10
 )
 
-// memSample is what quietGC reads from the runtime.
-type memSample struct {
-	allocs uint64 // bytes allocated since start
-}
-
-func readMem() memSample {
+// allocated is how many bytes the heap has allocated since start.
+func allocated() uint64 {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
 	metrics.Read(s)
-	return memSample{allocs: s[0].Value.Uint64()}
+	return s[0].Value.Uint64()
 }
 
 // gcControl is what quietGC changes in the runtime.
@@ -71,7 +67,7 @@ type gcControl struct {
 
 // quietGC checks every tick until ctx ends, switching between busyPercent
 // and quietGCPercent as described above.
-func quietGC(ctx context.Context, tick <-chan time.Time, read func() memSample, gc gcControl, busyPercent int, logger *slog.Logger) {
+func quietGC(ctx context.Context, tick <-chan time.Time, read func() uint64, gc gcControl, busyPercent int, logger *slog.Logger) {
 	prev := read()
 	quietFor, quiet := 0, false
 	for {
@@ -81,7 +77,7 @@ func quietGC(ctx context.Context, tick <-chan time.Time, read func() memSample, 
 		case <-tick:
 		}
 		now := read()
-		busy := now.allocs-prev.allocs > quietAllocs
+		busy := now-prev > quietAllocs
 		prev = now
 		switch {
 		case busy:

@@ -55,7 +55,7 @@ func TestQuietGC(t *testing.T) {
 		},
 	}
 	first := true
-	read := func() memSample {
+	read := func() uint64 {
 		mu.Lock()
 		defer mu.Unlock()
 		if !first && checks < len(steps) {
@@ -63,7 +63,7 @@ func TestQuietGC(t *testing.T) {
 			checks++
 		}
 		first = false
-		return memSample{allocs: allocs}
+		return allocs
 	}
 	tick := make(chan time.Time)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -42,7 +42,7 @@ func runManage(args []string, _, stderr io.Writer) int {
 	if percent := setGCDefault(os.Getenv, logger); os.Getenv("GOGC") == "" {
 		ticker := time.NewTicker(quietCheck)
 		defer ticker.Stop()
-		go quietGC(ctx, ticker.C, readMem, gcControl{setPercent: debug.SetGCPercent, release: debug.FreeOSMemory}, percent, logger)
+		go quietGC(ctx, ticker.C, allocated, gcControl{setPercent: debug.SetGCPercent, release: debug.FreeOSMemory}, percent, logger)
 	}
 	if err := manage(ctx, cfg, logger); err != nil {
 		var ue *usageError

@@ -141,9 +141,10 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	// out (engine.DefaultIdleTimeout after the sync, with their buffers
 	// and goroutines); a shorter --settle samples what there is.
 	var window []int64
+	restFrom := min(engine.DefaultIdleTimeout, o.Settle/2)
 	if o.Settle > 0 {
 		synced := time.Now()
-		from := synced.Add(min(engine.DefaultIdleTimeout, o.Settle/2))
+		from := synced.Add(restFrom)
 		for end := synced.Add(o.Settle); time.Now().Before(end); {
 			if !sleepCtx(ctx, time.Second) {
 				return nil, ctx.Err()
@@ -167,7 +168,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 		slices.Sort(window)
 		res.RSS = window[len(window)/2]
 		how = fmt.Sprintf("median of %d samples, one a second from %s to %s after the initial sync (min %.1f, max %.1f MiB); then after a forced GC %.1f MiB",
-			len(window), min(engine.DefaultIdleTimeout, o.Settle/2), o.Settle, mib(window[0]), mib(window[len(window)-1]), mib(mem.RSS))
+			len(window), restFrom, o.Settle, mib(window[0]), mib(window[len(window)-1]), mib(mem.RSS))
 	}
 	emit(figure{Name: "5. manager RSS at rest", Value: mib(res.RSS), Unit: "MiB", Target: "≤ 100", Met: mib(res.RSS) <= 100,
 		Conditions: fmt.Sprintf("%s, %s; %s", scale, how, mem)})
@@ -212,7 +213,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "2. GET /containers/json?all=1 p50", Value: ms(p50), Unit: "ms", Target: "≤ 150", Met: ms(p50) <= 150,
 		Conditions: fmt.Sprintf("%s; %d sequential calls, %.1f MB body, p99 %.1f ms", scale, o.ListSamples, float64(len(body))/1e6, ms(percentile(lat, 99)))})
 	// A manager that is listed (docker ps, docker-gen) also holds every
-	// container's encoded summary (api's summary cache) and a pooled
+	// container's encoded summary (api's summary cache) and a spare
 	// listing buffer: the at-rest figure alone would flatter it.
 	if mem, err = memoryFigure(ctx, c, mgr.PID(), pprofAddr); err != nil {
 		return nil, err
