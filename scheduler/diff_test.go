@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -32,14 +34,28 @@ func TestDiffSorted(t *testing.T) {
 		{"from empty", nil, []*Container{a, b}, []string{"a", "b"}, nil, true},
 		{"unsorted new list", []*Container{a, b}, []*Container{b, a}, nil, nil, false},
 		{"duplicate IDs", []*Container{a, b}, []*Container{a, b, b2}, nil, nil, false},
+		// A first Put is not checked: the same unsorted list again must
+		// still be found out of order when old is not known in order.
+		{"unsorted list kept", []*Container{b, a, c}, []*Container{b, a, c}, nil, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			added, removed, sorted := diffSorted(tt.old, tt.cur, nil, nil)
+			added, removed, sorted := diffSorted(tt.old, tt.cur, false, nil, nil)
 			assert.Equal(t, tt.sorted, sorted)
 			if sorted {
 				assert.Equal(t, tt.added, ids(added))
 				assert.Equal(t, tt.removed, ids(removed))
+			}
+			if !slices.IsSortedFunc(tt.old, func(x, y *Container) int { return strings.Compare(x.ID, y.ID) }) {
+				return
+			}
+			// Knowing old in order skips the IDs shared with it and
+			// must give the same answer.
+			added2, removed2, sorted2 := diffSorted(tt.old, tt.cur, true, nil, nil)
+			assert.Equal(t, sorted, sorted2)
+			if sorted {
+				assert.Equal(t, tt.added, ids(added2))
+				assert.Equal(t, tt.removed, ids(removed2))
 			}
 		})
 	}

@@ -23,7 +23,8 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 		s.indexLabels(i, n, true)
 	}
 
-	added, removed, sorted := diffSorted(old.Containers, n.Containers, s.added[:0], s.removed[:0])
+	added, removed, sorted := diffSorted(old.Containers, n.Containers, s.inOrder.has(i), s.added[:0], s.removed[:0])
+	setIf(&s.inOrder, i, sorted)
 	if !sorted {
 		added, removed = s.diffByID(old.Containers, n.Containers, added[:0], removed[:0])
 	}
@@ -58,10 +59,19 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 // changed container counts as both) by walking both lists in step, which
 // costs no map work when both are sorted by ID, as the cluster keeps them.
 // It reports false, leaving the diff to diffByID, when either list is not
-// strictly sorted (duplicate IDs included).
-func diffSorted(old, cur []*Container, added, removed []*Container) ([]*Container, []*Container, bool) {
+// strictly sorted (duplicate IDs included); oldInOrder says old is known to
+// be, which spares comparing the IDs of containers cur shares with it.
+func diffSorted(old, cur []*Container, oldInOrder bool, added, removed []*Container) ([]*Container, []*Container, bool) {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
+		if oldInOrder && i < len(old) && j < len(cur) && old[i] == cur[j] &&
+			(i == 0 && j == 0 || i > 0 && j > 0 && old[i-1] == cur[j-1]) {
+			// The same container after the same one as in old, which is
+			// known to be in order: so is cur here. No string compared.
+			i++
+			j++
+			continue
+		}
 		switch {
 		case i > 0 && i < len(old) && old[i-1].ID >= old[i].ID,
 			j > 0 && j < len(cur) && cur[j-1].ID >= cur[j].ID:
@@ -123,6 +133,9 @@ func sameIndexed(a, b *Container) bool {
 func (s *Snapshot) sameImages(a, b []*Image) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true // the same list: the cluster reuses it while unchanged
 	}
 	clear(s.byImage)
 	for _, img := range a {

@@ -26,6 +26,9 @@ type Snapshot struct {
 	healthy NodeSet
 	full    NodeSet // containerslots reached: one more would exceed
 	nonzero NodeSet // nodes with at least one container
+	// inOrder holds the slots whose containers diffSorted last found
+	// sorted by ID (a first Put is not checked).
+	inOrder NodeSet
 
 	// stats holds per-slot numbers for ranking without touching the
 	// Node, one cache line per node for the strategy's scan.
@@ -188,7 +191,7 @@ func (s *Snapshot) allocSlot() int32 {
 	s.nodes = append(s.nodes, nil)
 	s.stats = append(s.stats, slotStat{})
 	s.keys = append(s.keys, nil)
-	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
+	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero, &s.inOrder} {
 		set.grow(s.words())
 	}
 	return i
@@ -204,6 +207,7 @@ func inverse(total int64) float64 {
 // index adds node n at slot i to every index.
 func (s *Snapshot) index(i int32, n *Node) {
 	s.live.add(i)
+	s.inOrder.remove(i)
 	s.indexNumbers(i, n)
 	s.names.add(n.Name, i)
 	s.nodeIDText.add(n.ID)
@@ -317,7 +321,7 @@ func (s *Snapshot) indexImages(i int32, n *Node, add bool) {
 // idempotent per (value, slot), so values shared by several containers of
 // the node need no reference counts.
 func (s *Snapshot) unindex(i int32, n *Node) {
-	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero} {
+	for _, set := range []*NodeSet{&s.live, &s.healthy, &s.full, &s.nonzero, &s.inOrder} {
 		set.remove(i)
 	}
 	s.stats[i] = slotStat{}
