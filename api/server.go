@@ -148,22 +148,24 @@ func (s *Server) routes() *mux.Router {
 	}
 	get, post, del, head, put := http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodHead, http.MethodPut
 
+	// mux tries routes in order, each through a regular expression:
+	// the two routes of every `docker run` come first.
+	h("/containers/create", s.createContainer, post)
+	// State changes re-read the container before answering; resize and
+	// wait change nothing the cache holds (wait's headers come at once).
+	for _, p := range []string{"start", "stop", "kill", "restart", "pause", "unpause", "update"} {
+		h("/containers/{name:.*}/"+p, s.forwardContainer(true), post)
+	}
 	h("/_ping", s.ping, get, head)
 	h("/version", s.getVersion, get)
 	h("/info", s.getInfo, get)
 	h("/events", s.getEvents, get)
 
 	h("/containers/json", s.listContainers, get)
-	h("/containers/create", s.createContainer, post)
 	h("/containers/{name:.*}/json", s.inspectContainer, get)
 	h("/containers/{name:.*}/rename", s.renameContainer, post)
 	h("/containers/{name:.*}/attach", s.hijackContainer, post)
 	h("/containers/{name:.*}/exec", s.createExec, post)
-	// State changes re-read the container before answering; resize and
-	// wait change nothing the cache holds (wait's headers come at once).
-	for _, p := range []string{"start", "stop", "kill", "restart", "pause", "unpause", "update"} {
-		h("/containers/{name:.*}/"+p, s.forwardContainer(true), post)
-	}
 	h("/containers/{name:.*}/resize", s.forwardContainer(false), post)
 	h("/containers/{name:.*}/wait", s.forwardContainer(false), post)
 	for _, p := range []string{"logs", "top", "stats", "changes", "export", "attach/ws"} {
