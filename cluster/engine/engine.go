@@ -36,6 +36,7 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/swarmlab/swarm/pki"
 )
@@ -144,6 +145,12 @@ func newClient(hostPort, scheme string, t *http.Transport) (*client.Client, erro
 		client.WithHTTPClient(&http.Client{Transport: t}),
 		client.WithScheme(scheme),
 		client.WithAPIVersionNegotiation(),
+		// The SDK always wraps its transport in OpenTelemetry tracing,
+		// which records nothing here (no tracer or meter is set up) yet
+		// cost 2-4% of the manager's CPU under create load building span
+		// names and metric attributes. A filter that declines every
+		// request is otelhttp's own way to pass straight through.
+		client.WithTraceOptions(otelhttp.WithFilter(func(*http.Request) bool { return false })),
 	)
 }
 
