@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,13 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
+	// segmentio's Unmarshal is a drop-in for encoding/json's (the same
+	// values, the same inputs rejected: FuzzDecodeLikeStd keeps checking)
+	// that decodes an inspect answer in less than half the time; the
+	// manager decodes one per container it starts, 7% of its CPU under
+	// create load. (Its Decoder is no use for the event stream: it waits
+	// for 32 KiB or the end of the stream before decoding.)
+	"github.com/segmentio/encoding/json"
 )
 
 // inspectWire is the part of GET /containers/{id}/json the cluster keeps.
@@ -24,8 +30,19 @@ import (
 type inspectWire struct {
 	ID, Name, Image, Path, Created string
 	Args                           []string
-	State                          *container.State
-	HostConfig                     *struct {
+	// State without the health check's log: its timestamps are the only
+	// time.Time values in an answer, and the cache keeps only the status.
+	State *struct {
+		Status                                       container.ContainerState
+		Running, Paused, Restarting, OOMKilled, Dead bool
+		Pid, ExitCode                                int
+		Error, StartedAt, FinishedAt                 string
+		Health                                       *struct {
+			Status        container.HealthStatus
+			FailingStreak int
+		}
+	}
+	HostConfig *struct {
 		NetworkMode  container.NetworkMode
 		Links        []string
 		PortBindings nat.PortMap
@@ -49,7 +66,15 @@ type inspectWire struct {
 func (w *inspectWire) response() container.InspectResponse {
 	base := &container.ContainerJSONBase{
 		ID: w.ID, Name: w.Name, Image: w.Image, Path: w.Path, Args: w.Args, Created: w.Created,
-		State: w.State,
+	}
+	if st := w.State; st != nil {
+		base.State = &container.State{
+			Status: st.Status, Running: st.Running, Paused: st.Paused, Restarting: st.Restarting, OOMKilled: st.OOMKilled, Dead: st.Dead,
+			Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
+		}
+		if h := st.Health; h != nil {
+			base.State.Health = &container.Health{Status: h.Status, FailingStreak: h.FailingStreak}
+		}
 	}
 	if h := w.HostConfig; h != nil {
 		base.HostConfig = &container.HostConfig{NetworkMode: h.NetworkMode, Links: h.Links, PortBindings: h.PortBindings}

@@ -1,0 +1,42 @@
+package engine
+
+import (
+	stdjson "encoding/json"
+	"testing"
+
+	"github.com/segmentio/encoding/json"
+	"github.com/stretchr/testify/require"
+)
+
+// inspectSeed is a dockerd 20.10 inspect answer, trimmed.
+const inspectSeed = `{"Id":"7a5c3e1f0b9d","Created":"2026-11-22T05:48:01.123456789Z","Path":"sh","Args":["-c","sleep 1000"],` +
+	`"State":{"Status":"running","Running":true,"Paused":false,"Restarting":false,"OOMKilled":false,"Dead":false,"Pid":4242,"ExitCode":0,"Error":"","StartedAt":"2026-11-22T05:48:01.5Z","FinishedAt":"0001-01-01T00:00:00Z",` +
+	`"Health":{"Status":"healthy","FailingStreak":0,"Log":[{"Start":"2026-11-22T05:48:02Z","End":"2026-11-22T05:48:02.1Z","ExitCode":0,"Output":"ok\n"}]}},` +
+	`"Image":"sha256:3f57d9401f8d","Name":"/web","RestartCount":0,"Driver":"overlay2",` +
+	`"HostConfig":{"NetworkMode":"default","PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]},"Links":["/db:/web/db"],"NanoCpus":500000000,"CpuShares":0,"Memory":67108864},` +
+	`"Mounts":[{"Type":"volume","Name":"data","Source":"/var/lib/docker/volumes/data/_data","Destination":"/data","Driver":"local","Mode":"z","RW":true,"Propagation":""}],` +
+	`"Config":{"Hostname":"7a5c3e1f0b9d","Image":"busybox","Labels":{"com.example.tier":"front","empty":""},"ExposedPorts":{"80/tcp":{}},"Env":["PATH=/bin"]},` +
+	`"NetworkSettings":{"Ports":{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"}],"81/udp":null},` +
+	`"Networks":{"bridge":{"IPAMConfig":null,"Links":null,"Aliases":null,"NetworkID":"9c1d","EndpointID":"e0f1","Gateway":"172.17.0.1","IPAddress":"172.17.0.2","IPPrefixLen":16,"MacAddress":"02:42:ac:11:00:02","DriverOpts":null,"DNSNames":null}}}}`
+
+// FuzzDecodeLikeStd checks that the decoder the engine package uses for
+// inspect answers (segmentio's) agrees with encoding/json: the same inputs
+// rejected, the same values otherwise.
+func FuzzDecodeLikeStd(f *testing.F) {
+	f.Add([]byte(inspectSeed))
+	f.Add([]byte(`{"Id":"a","Config":{"Labels":{"a":"b","c":null}},"State":null}`))
+	f.Add([]byte(`{"id":"\u00e9\ud800x","ID":"dup","Args":["a",1]}`))
+	f.Add([]byte(`{"Name":"bad utf8 \xff"}`))
+	f.Add([]byte(`{"Name":"x"}trailing`))
+	// A lenient time parser once disagreed here (the health log's times,
+	// no longer decoded).
+	f.Add([]byte(`{"StAte":{"HeAlth":{"Log":[{"End":"0000-01-01T0:00:00,0Z"}]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ours, std inspectWire
+		errOurs, errStd := json.Unmarshal(data, &ours), stdjson.Unmarshal(data, &std)
+		require.Equal(t, errStd == nil, errOurs == nil, "inspect answer %q: encoding/json says %v, ours %v", data, errStd, errOurs)
+		if errStd == nil {
+			require.Equal(t, std, ours, "inspect answer %q", data)
+		}
+	})
+}
