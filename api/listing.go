@@ -38,7 +38,7 @@ func mustMarshal(v any) []byte {
 // next listing encodes everything again.
 type summaryCache struct {
 	// idle is how long the cache outlives the last listing; 0 means
-	// summaryIdle.
+	// ListingCacheIdle.
 	idle time.Duration
 
 	// mu guards everything below.
@@ -57,8 +57,9 @@ type summaryCache struct {
 	drop   *time.Timer
 }
 
-// summaryIdle is how long the listing cache outlives the last listing.
-const summaryIdle = time.Minute
+// ListingCacheIdle is how long the listing cache (and the spare listing
+// buffer) outlive the last listing.
+const ListingCacheIdle = time.Minute
 
 // take returns the spare listing buffer, nil if none.
 func (sc *summaryCache) take() []Container {
@@ -161,7 +162,7 @@ func (sc *summaryCache) end(gen uint64, cs []Container, listedAll bool) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.active--
-	idle := cmp.Or(sc.idle, summaryIdle)
+	idle := cmp.Or(sc.idle, ListingCacheIdle)
 	if sc.drop == nil {
 		sc.drop = time.AfterFunc(idle, sc.forget)
 	} else {

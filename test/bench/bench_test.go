@@ -24,6 +24,7 @@ func TestSmoke(t *testing.T) {
 	o.Clients, o.Creates = 8, 100
 	o.ListSamples, o.InfoSamples = 3, 5
 	o.Settle = 100 * time.Millisecond // the at-rest figure's path, not its wait
+	o.ListRest = 2 * time.Second      // likewise for the rest after the listings
 	// Enough prefill to overflow the non-reader whatever the kernel's
 	// socket buffer limits are, so it must be dropped.
 	o.Listeners, o.Events, o.EventInterval, o.Prefill = 5, 300, time.Millisecond, -1
@@ -45,8 +46,9 @@ func TestSmoke(t *testing.T) {
 	assert.Less(t, res.Fanout.NonReaderGot, overflowBound(), "a dropped listener misses events")
 	assert.Positive(t, res.RSS)
 	assert.Positive(t, res.ListedRSS)
+	assert.Positive(t, res.RelistedRSS)
 	assert.Positive(t, res.HeapUsed)
-	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap", "5. manager RSS after the listings"} {
+	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap", "5. manager RSS after the listings", "5. manager RSS at rest after the listings"} {
 		assert.Contains(t, out.String(), n, "figure %q printed", n)
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/swarmlab/swarm/api"
 )
 
 // options are the benchmark's knobs; conditions printed with each figure
@@ -41,7 +43,10 @@ type options struct {
 	// Settle is how long the manager rests after the initial sync for the
 	// at-rest memory figure: RSS is sampled once a second from when the
 	// sync's connections idled out (10 s) to Settle.
-	Settle           time.Duration
+	Settle time.Duration
+	// ListRest is how long after the last listing of figure 2 the second
+	// at-rest window ends; it spans the 20 s before (0: not measured).
+	ListRest         time.Duration
 	SwarmBin, SimBin string
 	Docs             string
 	Lab              bool
@@ -58,7 +63,7 @@ func defaultOptions() options {
 	return options{
 		Engines: 1000, PerEngine: 30, Clients: 64, Creates: 4000, ListSamples: 20, InfoSamples: 100,
 		Listeners: 500, Events: 600, Prefill: 3200, EventInterval: 50 * time.Millisecond, LabRuns: 40, ProfileSeconds: 10,
-		Settle: 30 * time.Second,
+		Settle: 30 * time.Second, ListRest: api.ListingCacheIdle + 35*time.Second,
 	}
 }
 
@@ -102,6 +107,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Prefill, "prefill", o.Prefill, "events sent to the never-reading listener alone first, to fill its socket buffers (-1: enough to overflow it on any Linux, from net.ipv4.tcp_wmem)")
 	fs.DurationVar(&o.EventInterval, "event-interval", o.EventInterval, "pause between two triggered events")
 	fs.DurationVar(&o.Settle, "settle", o.Settle, "rest after the initial sync for the at-rest memory figure, sampled once a second from when the sync's call connections idled out (10 s) (0: measure right after sync only)")
+	fs.DurationVar(&o.ListRest, "list-rest", o.ListRest, "when the at-rest window after the listings ends, counted from the last listing of figure 2; it spans the 20 s before, once the API dropped its listing cache (after a minute without listings) and the collector returned the memory (0: not measured)")
 	fs.StringVar(&o.SwarmBin, "swarm", "", "manager binary (default: build ./cmd/swarm)")
 	fs.StringVar(&o.SimBin, "enginesim", "", "simulator binary (default: build ./cmd/enginesim)")
 	fs.StringVar(&o.Docs, "docs", "", "append a dated block of the figures to this file (e.g. docs/benchmarks.md)")
@@ -136,8 +142,8 @@ func (o options) validate() error {
 			return fmt.Errorf("%s %d: must be between %d and %d", c.name, c.v, c.lo, c.h)
 		}
 	}
-	if o.EventInterval <= 0 || o.Latency < 0 || o.Settle < 0 {
-		return errors.New("--event-interval must be positive, --latency and --settle not negative")
+	if o.EventInterval <= 0 || o.Latency < 0 || o.Settle < 0 || o.ListRest < 0 {
+		return errors.New("--event-interval must be positive, --latency, --settle and --list-rest not negative")
 	}
 	return nil
 }
@@ -160,7 +166,7 @@ func (f figure) String() string {
 	case f.Met:
 		verdict = "met"
 	}
-	return fmt.Sprintf("%-34s %10.2f %-14s target %-10s %-6s %s", f.Name, f.Value, f.Unit, f.Target, verdict, f.Conditions)
+	return fmt.Sprintf("%-42s %10.2f %-14s target %-10s %-6s %s", f.Name, f.Value, f.Unit, f.Target, verdict, f.Conditions)
 }
 
 // appendDocs adds a dated block under "## Manager at scale", creating

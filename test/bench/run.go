@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/swarmlab/swarm/api"
 	"github.com/swarmlab/swarm/cluster/engine"
 	"github.com/swarmlab/swarm/test/proc"
 )
@@ -30,6 +31,9 @@ type result struct {
 	HeapUsed int64 // at rest
 	// ListedRSS is the RSS once the manager has been listed (figure 2).
 	ListedRSS int64
+	// RelistedRSS is the median RSS at rest after the listings (0 when
+	// not measured).
+	RelistedRSS int64
 }
 
 func nproc() int { return runtime.NumCPU() }
@@ -140,21 +144,12 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	// Rest begins once the call connections the sync opened have idled
 	// out (engine.DefaultIdleTimeout after the sync, with their buffers
 	// and goroutines); a shorter --settle samples what there is.
-	var window []int64
+	var window rssWindow
 	restFrom := min(engine.DefaultIdleTimeout, o.Settle/2)
 	if o.Settle > 0 {
 		synced := time.Now()
-		from := synced.Add(restFrom)
-		for end := synced.Add(o.Settle); time.Now().Before(end); {
-			if !sleepCtx(ctx, time.Second) {
-				return nil, ctx.Err()
-			}
-			if time.Now().Before(from) {
-				continue
-			}
-			if r, err := rssBytes(mgr.PID()); err == nil {
-				window = append(window, r)
-			}
+		if window, err = sampleRSS(ctx, mgr.PID(), synced.Add(restFrom), synced.Add(o.Settle)); err != nil {
+			return nil, err
 		}
 		if mem, err = memoryFigure(ctx, c, mgr.PID(), pprofAddr); err != nil {
 			return nil, err
@@ -164,11 +159,9 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	// collection lands anywhere on the sawtooth.
 	res.RSS, res.HeapUsed = mem.RSS, mem.HeapInuse
 	how := fmt.Sprintf("%s after the initial sync, after a forced GC", o.Settle)
-	if len(window) > 0 {
-		slices.Sort(window)
-		res.RSS = window[len(window)/2]
-		how = fmt.Sprintf("median of %d samples, one a second from %s to %s after the initial sync (min %.1f, max %.1f MiB); then after a forced GC %.1f MiB",
-			len(window), restFrom, o.Settle, mib(window[0]), mib(window[len(window)-1]), mib(mem.RSS))
+	if window.n > 0 {
+		res.RSS = window.median
+		how = fmt.Sprintf("%s from %s to %s after the initial sync; then after a forced GC %.1f MiB", window, restFrom, o.Settle, mib(mem.RSS))
 	}
 	emit(figure{Name: "5. manager RSS at rest", Value: mib(res.RSS), Unit: "MiB", Target: "≤ 100", Met: mib(res.RSS) <= 100,
 		Conditions: fmt.Sprintf("%s, %s; %s", scale, how, mem)})
@@ -201,6 +194,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	listEnd := time.Now()
 	var listed []json.RawMessage
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&listed); err != nil {
 		return nil, fmt.Errorf("decode listing: %w", err)
@@ -221,6 +215,22 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	res.ListedRSS = mem.RSS
 	emit(figure{Name: "5. manager RSS after the listings", Value: mib(mem.RSS), Unit: "MiB", Target: "≤ 100", Met: mib(mem.RSS) <= 100,
 		Conditions: fmt.Sprintf("%s, right after figure 2, after a forced GC; %s", scale, mem)})
+	if o.ListRest > 0 {
+		// Rest again: the API drops the listing cache a minute after the
+		// last listing, and the collector then returns the memory.
+		from := max(0, o.ListRest-20*time.Second)
+		window, err := sampleRSS(ctx, mgr.PID(), listEnd.Add(from), listEnd.Add(o.ListRest))
+		if err != nil {
+			return nil, err
+		}
+		if mem, err = memoryFigure(ctx, c, mgr.PID(), pprofAddr); err != nil {
+			return nil, err
+		}
+		res.RelistedRSS = window.median
+		emit(figure{Name: "5. manager RSS at rest after the listings", Value: mib(window.median), Unit: "MiB", Target: "≤ 100", Met: window.n > 0 && mib(window.median) <= 100,
+			Conditions: fmt.Sprintf("%s, %s from %s to %s after the last listing of figure 2 (the API keeps its listing cache %s after the last listing); then after a forced GC %.1f MiB; %s",
+				scale, window, from, o.ListRest, api.ListingCacheIdle, mib(mem.RSS), mem)})
+	}
 
 	<-profiled
 	profiled = prof.start("figure-1-create")
@@ -322,6 +332,37 @@ func memoryFigure(ctx context.Context, c *http.Client, pid int, pprofAddr string
 	}
 	m.RSS, err = rssBytes(pid)
 	return m, err
+}
+
+// rssWindow is the manager's RSS sampled once a second over a window.
+type rssWindow struct {
+	n                int
+	median, min, max int64
+}
+
+func (w rssWindow) String() string {
+	return fmt.Sprintf("median of %d samples, one a second (min %.1f, max %.1f MiB)", w.n, mib(w.min), mib(w.max))
+}
+
+// sampleRSS samples pid's RSS once a second from from to end.
+func sampleRSS(ctx context.Context, pid int, from, end time.Time) (rssWindow, error) {
+	var samples []int64
+	for time.Now().Before(end) {
+		if !sleepCtx(ctx, time.Second) {
+			return rssWindow{}, ctx.Err()
+		}
+		if time.Now().Before(from) {
+			continue
+		}
+		if r, err := rssBytes(pid); err == nil {
+			samples = append(samples, r)
+		}
+	}
+	if len(samples) == 0 {
+		return rssWindow{}, nil
+	}
+	slices.Sort(samples)
+	return rssWindow{n: len(samples), median: samples[len(samples)/2], min: samples[0], max: samples[len(samples)-1]}, nil
 }
 
 // sleepCtx waits d or until ctx ends; false when ctx ended.
