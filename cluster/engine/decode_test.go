@@ -32,11 +32,25 @@ func FuzzDecodeLikeStd(f *testing.F) {
 	// no longer decoded).
 	f.Add([]byte(`{"StAte":{"HeAlth":{"Log":[{"End":"0000-01-01T0:00:00,0Z"}]}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var ours, std inspectWire
-		errOurs, errStd := json.Unmarshal(data, &ours), stdjson.Unmarshal(data, &std)
+		ours, std := newInspectWire(), newInspectWire()
+		errOurs, errStd := json.Unmarshal(data, ours), stdjson.Unmarshal(data, std)
 		require.Equal(t, errStd == nil, errOurs == nil, "inspect answer %q: encoding/json says %v, ours %v", data, errStd, errOurs)
 		if errStd == nil {
 			require.Equal(t, std, ours, "inspect answer %q", data)
 		}
 	})
+}
+
+// BenchmarkInspectDecode decodes a dockerd inspect answer as the engine
+// package does, for its time and garbage per answer.
+func BenchmarkInspectDecode(b *testing.B) {
+	data := []byte(inspectSeed)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := newInspectWire()
+		if err := json.Unmarshal(data, w); err != nil {
+			b.Fatal(err)
+		}
+		_ = w.response()
+	}
 }

@@ -50,16 +50,28 @@ type inspectWire struct {
 		CPUShares    int64
 		Memory       int64
 	}
-	Config *struct {
-		Image        string
-		Labels       map[string]string
-		ExposedPorts nat.PortSet
-	}
+	Config          *wireConfig
 	Mounts          []container.MountPoint
 	NetworkSettings *struct {
 		Networks map[string]*network.EndpointSettings
 		Ports    nat.PortMap
 	}
+}
+
+// wireConfig is the part of an inspect answer's Config the cluster keeps.
+type wireConfig struct {
+	Image        string
+	Labels       map[string]string
+	ExposedPorts nat.PortSet
+}
+
+// newInspectWire is an inspectWire to decode into. Its label map is made
+// for a few labels: given none, segmentio's decoder makes one of 64 slots
+// (4.9 KB, the largest garbage of a create under load) and fills a map it
+// finds made. An answer without Config or without Labels gives an empty
+// Config or label map rather than none, which the cache treats alike.
+func newInspectWire() *inspectWire {
+	return &inspectWire{Config: &wireConfig{Labels: make(map[string]string, 8)}}
 }
 
 // response rebuilds the SDK's shape from the kept fields.
@@ -107,8 +119,8 @@ func (e *Engine) InspectContainer(ctx context.Context, id string) (container.Ins
 }
 
 func (e *Engine) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
-	var w inspectWire
-	if err := e.getJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", "inspect", &w); err != nil {
+	w := newInspectWire()
+	if err := e.getJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", "inspect", w); err != nil {
 		return container.InspectResponse{}, err
 	}
 	return w.response(), nil
