@@ -60,9 +60,10 @@ type Forwarder interface {
 }
 
 // Subscription is a live feed of events. Events is closed when the
-// subscription ends; Err then says why (nil after Close).
+// subscription ends; Err then says why (nil after Close). Every
+// subscriber gets the same *Event: read it, never change it.
 type Subscription interface {
-	Events() <-chan Event
+	Events() <-chan *Event
 	Err() error
 	Close()
 }
@@ -94,4 +95,4 @@ func (l liveCluster) Subscribe(since time.Time) ([]Event, Subscription) {
 
 type liveSubscription struct{ *cluster.Subscription }
 
-func (s liveSubscription) Events() <-chan Event { return s.C }
+func (s liveSubscription) Events() <-chan *Event { return s.C }

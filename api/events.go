@@ -271,7 +271,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if !send(e, false) {
+			if !send(*e, false) {
 				return
 			}
 			if len(events) == 0 && !ew.flush() {

@@ -130,8 +130,8 @@ func TestEventsLiveFlushedPerEvent(t *testing.T) {
 	skip := ev(fe, 0, events.ContainerEventType, "die", "x", nil)
 	keep := ev(b1, 0, events.ContainerEventType, "die", "r1", map[string]string{"name": "redis"})
 	skip.TimeNano, keep.TimeNano = now.UnixNano(), now.UnixNano()
-	f.live <- skip
-	f.live <- keep
+	f.live <- &skip
+	f.live <- &keep
 	line, err := bufio.NewReader(resp.Body).ReadString('\n')
 	require.NoError(t, err, "one event arrives without waiting for more")
 	var m map[string]any
@@ -213,7 +213,7 @@ func TestEventStreamOfAStuckClientIsClosed(t *testing.T) {
 			e := ev(f.nodes[1], 0, events.ContainerEventType, "start", "r1", big)
 			e.TimeNano = time.Now().UnixNano()
 			select {
-			case f.live <- e:
+			case f.live <- &e:
 			case <-done:
 				return
 			}

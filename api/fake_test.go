@@ -36,7 +36,7 @@ type fakeCluster struct {
 	removed    []string
 	refreshed  []string
 	history    []Event
-	live       chan Event
+	live       chan *Event
 	subs       int
 	closedSubs int
 }
@@ -187,13 +187,13 @@ func (f *fakeCluster) refreshes() []string {
 }
 
 type fakeSub struct {
-	ch   chan Event
+	ch   chan *Event
 	f    *fakeCluster
 	once sync.Once
 }
 
-func (s *fakeSub) Events() <-chan Event { return s.ch }
-func (s *fakeSub) Err() error           { return nil }
+func (s *fakeSub) Events() <-chan *Event { return s.ch }
+func (s *fakeSub) Err() error            { return nil }
 func (s *fakeSub) Close() {
 	s.once.Do(func() {
 		s.f.mu.Lock()
@@ -213,7 +213,7 @@ func (f *fakeCluster) Subscribe(since time.Time) ([]Event, Subscription) {
 		}
 	}
 	if f.live == nil {
-		f.live = make(chan Event, 16)
+		f.live = make(chan *Event, 16)
 	}
 	return replay, &fakeSub{ch: f.live, f: f}
 }

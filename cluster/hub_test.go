@@ -151,3 +151,34 @@ func TestSubscribersShareOneMemoPerLiveEvent(t *testing.T) {
 	b.Close()
 	c.Close()
 }
+
+// Every subscriber gets the same *Event for a live event, so a buffer
+// costs a pointer a slot; the ring keeps its own copy, without the Memo.
+func TestHubSharesLiveEvents(t *testing.T) {
+	h := newHub(10, 4)
+	_, a := h.subscribe(time.Time{})
+	defer a.Close()
+	_, b := h.subscribe(time.Time{})
+	defer b.Close()
+	h.publish(ev(1000, "e1"))
+	ea, eb := <-a.C, <-b.C
+	require.NotNil(t, ea)
+	assert.Same(t, ea, eb, "one *Event for all subscribers")
+	assert.Equal(t, "e1", ea.Actor.ID)
+	assert.NotNil(t, ea.Memo, "live events carry the shared Memo")
+	replay, c := h.subscribe(time.Unix(0, 1))
+	defer c.Close()
+	require.Len(t, replay, 1)
+	assert.Nil(t, replay[0].Memo, "the ring's copy has no Memo")
+}
+
+// BenchmarkHubSubscribe is what one subscriber costs with the default
+// buffer, before any event.
+func BenchmarkHubSubscribe(b *testing.B) {
+	h := newHub(DefaultEventHistory, DefaultSubscriberBuffer)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, s := h.subscribe(time.Time{})
+		s.Close()
+	}
+}

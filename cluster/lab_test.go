@@ -158,7 +158,7 @@ func collect(t *testing.T, sub *cluster.Subscription, into *[]cluster.Event, pre
 		select {
 		case ev, ok := <-sub.C:
 			require.True(t, ok, "subscription closed: %v", sub.Err())
-			*into = append(*into, ev)
+			*into = append(*into, *ev)
 		case <-deadline:
 			t.Fatalf("timed out after %d events", len(*into))
 		}

@@ -273,7 +273,7 @@ func TestSlowSubscriberIsDroppedWithoutBlocking(t *testing.T) {
 }
 
 // drainAll reads ch until it is closed and returns it.
-func drainAll(ch <-chan cluster.Event) <-chan cluster.Event {
+func drainAll(ch <-chan *cluster.Event) <-chan *cluster.Event {
 	for range ch {
 	}
 	return ch
