@@ -47,8 +47,9 @@ func TestSmoke(t *testing.T) {
 	assert.Positive(t, res.RSS)
 	assert.Positive(t, res.ListedRSS)
 	assert.Positive(t, res.RelistedRSS)
+	assert.Positive(t, res.ListenersRSS)
 	assert.Positive(t, res.HeapUsed)
-	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap", "5. manager RSS after the listings", "5. manager RSS at rest after the listings"} {
+	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap", "5. manager RSS after the listings", "5. manager RSS at rest after the listings", "5. manager RSS with 5 listeners"} {
 		assert.Contains(t, out.String(), n, "figure %q printed", n)
 	}
 }

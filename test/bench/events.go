@@ -47,7 +47,10 @@ type listener struct {
 // must be dropped during this phase without slowing the others. The
 // engine stamps timeNano when it emits an event; everything runs on one
 // machine, so the clocks agree.
-func eventFanout(ctx context.Context, base string, addrs []string, n, prefill, count int, interval time.Duration) (fanout, error) {
+//
+// subscribed, when not nil, runs once the reading listeners are done and
+// before they close (the manager still holds their subscriptions).
+func eventFanout(ctx context.Context, base string, addrs []string, n, prefill, count int, interval time.Duration, subscribed func() error) (fanout, error) {
 	stuck, err := dialNonReader(base)
 	if err != nil {
 		return fanout{}, err
@@ -88,6 +91,11 @@ func eventFanout(ctx context.Context, base string, addrs []string, n, prefill, c
 	case <-time.After(15 * time.Second):
 		closeAll(lis) // unblocks the readers; MinReceived tells what was missing
 		<-waited
+	}
+	if subscribed != nil {
+		if err := subscribed(); err != nil {
+			return fanout{}, err
+		}
 	}
 	res := fanout{Triggered: count, MinReceived: count}
 	var all []time.Duration

@@ -34,6 +34,8 @@ type result struct {
 	// RelistedRSS is the median RSS at rest after the listings (0 when
 	// not measured).
 	RelistedRSS int64
+	// ListenersRSS is the RSS while figure 4's listeners are subscribed.
+	ListenersRSS int64
 }
 
 func nproc() int { return runtime.NumCPU() }
@@ -272,7 +274,11 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if o.Prefill < 0 {
 		o.Prefill = max(0, overflowBound()-o.Events)
 	}
-	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Prefill, o.Events, o.EventInterval)
+	var withListeners memFigure
+	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Prefill, o.Events, o.EventInterval, func() (err error) {
+		withListeners, err = memoryFigure(ctx, c, mgr.PID(), pprofAddr)
+		return err
+	})
 	<-profiled
 	if err != nil {
 		return res, fmt.Errorf("event fan-out: %w", err)
@@ -284,6 +290,10 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	if f.MinReceived != f.Triggered {
 		return res, fmt.Errorf("event fan-out: a reading listener got %d of %d events", f.MinReceived, f.Triggered)
 	}
+	res.ListenersRSS = withListeners.RSS
+	emit(figure{Name: fmt.Sprintf("5. manager RSS with %d listeners", o.Listeners), Value: mib(withListeners.RSS), Unit: "MiB", Target: "-", Met: true,
+		Conditions: fmt.Sprintf("%d engines, %d containers (figure 1's included), %d /events listeners subscribed, right after figure 4, after a forced GC; %s",
+			o.Engines, total+o.Creates, o.Listeners, withListeners)})
 
 	if o.Lab {
 		fig, err := labFigure(ctx, o)
