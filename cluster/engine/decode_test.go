@@ -26,7 +26,7 @@ func FuzzDecodeLikeStd(f *testing.F) {
 	f.Add([]byte(inspectSeed))
 	f.Add([]byte(`{"Id":"a","Config":{"Labels":{"a":"b","c":null}},"State":null}`))
 	f.Add([]byte(`{"id":"\u00e9\ud800x","ID":"dup","Args":["a",1]}`))
-	f.Add([]byte(`{"Name":"bad utf8 \xff"}`))
+	f.Add([]byte("{\"Name\":\"bad utf8 \xff\", \"Image\":\"\xed\xa0\x80\"}")) // invalid UTF-8 bytes
 	f.Add([]byte(`{"Name":"x"}trailing`))
 	// A lenient time parser once disagreed here (the health log's times,
 	// no longer decoded).
