@@ -279,7 +279,7 @@ func (ps profilers) start(name string) <-chan struct{} {
 	return done
 }
 
-// start begins a CPU profile named name ("heap": a heap profile); wait for the returned channel to
+// start begins a CPU profile named name (a name starting "heap": a heap profile); wait for the returned channel to
 // close before the next one (the runtime allows one CPU profile at a
 // time). With no directory it does nothing.
 func (p profiler) start(name string) <-chan struct{} {
@@ -303,7 +303,7 @@ func (p profiler) start(name string) <-chan struct{} {
 			fmt.Fprintf(p.log, "bench: profile %s: %v\n", file, err)
 		}
 	}
-	if name == "heap" {
+	if strings.HasPrefix(name, "heap") {
 		go func() {
 			defer close(done)
 			get(fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", p.addr), p.prefix+name)

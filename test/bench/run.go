@@ -276,6 +276,7 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	}
 	var withListeners memFigure
 	res.Fanout, err = eventFanout(ctx, base, addrs, o.Listeners, o.Prefill, o.Events, o.EventInterval, func() (err error) {
+		<-prof[:1].start("heap-listeners") // the manager's, with --profile-dir
 		withListeners, err = memoryFigure(ctx, c, mgr.PID(), pprofAddr)
 		return err
 	})
