@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"fmt"
+	"math/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -85,4 +87,58 @@ func TestPostingsInlineOneSlot(t *testing.T) {
 	m["missing"].orInto(&set)
 	assert.True(t, set.has(0))
 	assert.Equal(t, 1, set.Len())
+}
+
+// TestDiffSortedInOrderAgrees edits random sorted lists as the cluster
+// does (insert, remove, replace, keep the same pointers otherwise) and
+// checks that knowing the old list in order changes no answer.
+func TestDiffSortedInOrderAgrees(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	ids := func(cs []*Container) []string {
+		out := []string{}
+		for _, c := range cs {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	for round := range 2000 {
+		var old []*Container
+		for i := range r.Intn(12) {
+			old = append(old, &Container{ID: fmt.Sprintf("c%03d", i*3)})
+		}
+		cur := slices.Clone(old)
+		for range r.Intn(4) {
+			switch k := r.Intn(4); {
+			case k == 0 && len(cur) > 0: // remove
+				i := r.Intn(len(cur))
+				cur = slices.Delete(cur, i, i+1)
+			case k == 1: // insert in order
+				id := fmt.Sprintf("c%03d", r.Intn(40))
+				i, found := slices.BinarySearchFunc(cur, id, func(c *Container, id string) int { return strings.Compare(c.ID, id) })
+				if !found {
+					cur = slices.Insert(cur, i, &Container{ID: id})
+				}
+			case k == 2 && len(cur) > 0: // replace with an indexed change
+				i := r.Intn(len(cur))
+				cur[i] = &Container{ID: cur[i].ID, Names: []string{"renamed"}}
+			case k == 3 && len(cur) > 1: // break the order
+				i := r.Intn(len(cur) - 1)
+				cur[i], cur[i+1] = cur[i+1], cur[i]
+			}
+		}
+		added, removed, sorted := diffSorted(old, cur, false, nil, nil)
+		added2, removed2, sorted2 := diffSorted(old, cur, true, nil, nil)
+		want := true // strictly increasing IDs
+		for i := 1; i < len(cur); i++ {
+			want = want && cur[i-1].ID < cur[i].ID
+		}
+		if !assert.Equal(t, want, sorted, "round %d: %v -> %v", round, ids(old), ids(cur)) ||
+			!assert.Equal(t, sorted, sorted2, "round %d: %v -> %v", round, ids(old), ids(cur)) {
+			return
+		}
+		if sorted && (!assert.Equal(t, ids(added), ids(added2), "round %d added", round) ||
+			!assert.Equal(t, ids(removed), ids(removed2), "round %d removed", round)) {
+			return
+		}
+	}
 }

@@ -64,10 +64,12 @@ func (s *Snapshot) update(i int32, old, n *Node) {
 func diffSorted(old, cur []*Container, oldInOrder bool, added, removed []*Container) ([]*Container, []*Container, bool) {
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
-		if oldInOrder && i < len(old) && j < len(cur) && old[i] == cur[j] &&
-			(i == 0 && j == 0 || i > 0 && j > 0 && old[i-1] == cur[j-1]) {
-			// The same container after the same one as in old, which is
-			// known to be in order: so is cur here. No string compared.
+		if oldInOrder && i < len(old) && j < len(cur) && old[i] == cur[j] {
+			// The same container as in old, which is known to be in
+			// order. cur is in order up to it too: the walk got past
+			// cur[j-1] either as an addition, which it made only for an
+			// ID below old[i]'s, or as old[i-1]'s ID, which is below
+			// old[i]'s. No string compared.
 			i++
 			j++
 			continue
