@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	stdjson "encoding/json"
+	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/segmentio/encoding/json"
@@ -53,4 +57,60 @@ func BenchmarkInspectDecode(b *testing.B) {
 		}
 		_ = w.response()
 	}
+}
+
+// chunked returns data in reads of at most n bytes, as a network stream
+// may.
+type chunked struct {
+	data []byte
+	n    int
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), c.n, len(c.data))
+	copy(p, c.data[:k])
+	c.data = c.data[k:]
+	return k, nil
+}
+
+// FuzzEventStreamLikeStd checks the event stream's line decoder against
+// encoding/json's Decoder, which read the stream before: the same events
+// in the same order, then the same kind of end (the stream's end, or an
+// error), whatever the lines and however the reads split them.
+func FuzzEventStreamLikeStd(f *testing.F) {
+	ev := `{"status":"start","id":"7a5c","from":"busybox","Type":"container","Action":"start",` +
+		`"Actor":{"ID":"7a5c","Attributes":{"image":"busybox","name":"web"}},"scope":"local","time":1763790481,"timeNano":1763790481500000000}`
+	long := `{"Type":"container","Action":"create","Actor":{"ID":"x","Attributes":{"big":"` + strings.Repeat("y", 3000) + `"}}}`
+	for _, seed := range []string{
+		ev + "\n" + ev + "\n",
+		ev + "\n\n  \r\n" + ev, // blank lines, no final newline
+		ev + " " + ev + "\n",   // two on a line
+		"{\n\"Type\":\"network\",\n\"Action\":\"connect\"\n}\n" + ev + "\n", // one across lines
+		long + "\n" + ev + "\n", // longer than the read buffer
+		ev + "\n" + `{"Type":"container","time":"soon"}` + "\n" + ev + "\n", // a wrong type
+		ev + "\n" + ev[:40], // cut inside an event
+		ev + "\nnot json\n",
+		"null\n[]\n" + ev + "\n",
+	} {
+		f.Add([]byte(seed), uint8(7))
+		f.Add([]byte(seed), uint8(200))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, n uint8) {
+		ours := newEventDecoder(&chunked{data: stream, n: int(n)%600 + 1})
+		std := stdjson.NewDecoder(bytes.NewReader(stream))
+		for i := 0; ; i++ {
+			m, want := newMessage(), newMessage()
+			err, errStd := ours.decode(&m), std.Decode(&want)
+			require.Equal(t, errStd == nil, err == nil, "event %d of %q: encoding/json says %v, ours %v", i, stream, errStd, err)
+			if errStd != nil {
+				require.Equal(t, errors.Is(errStd, io.EOF), errors.Is(err, io.EOF), "event %d of %q: encoding/json ends with %v, ours with %v", i, stream, errStd, err)
+				return
+			}
+			require.Equal(t, want, m, "event %d of %q", i, stream)
+			require.Less(t, i, len(stream)+1, "more events than bytes")
+		}
+	})
 }

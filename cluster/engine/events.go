@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,9 +18,10 @@ import (
 	"github.com/swarmlab/swarm/pki"
 )
 
-// streamReadBuffer is the read buffer of an event stream's connection.
-// Events are a few hundred bytes and the JSON decoder keeps its own buffer,
-// so a small one suffices; header lines longer than it still parse.
+// streamReadBuffer is the read buffer of an event stream's connection, and
+// of its event decoder's line reader. Events are a few hundred bytes, so a
+// small one suffices; longer header lines and events still parse (the
+// decoder pieces long lines together).
 const streamReadBuffer = 512
 
 // errStreamEnded is why a stream the engine closed cleanly ended.
@@ -67,10 +67,10 @@ func (e *Engine) Events(ctx context.Context, since time.Time, fn func(events.Mes
 	}
 	body := o.body
 	defer o.closeConn()
-	dec := json.NewDecoder(body)
+	dec := newEventDecoder(body)
 	for {
 		var m events.Message
-		if err := dec.Decode(&m); err != nil {
+		if err := dec.decode(&m); err != nil {
 			if errors.Is(err, io.EOF) {
 				err = errStreamEnded
 			}
