@@ -18,7 +18,8 @@ import (
 	// that decodes an inspect answer in less than half the time; the
 	// manager decodes one per container it starts, 7% of its CPU under
 	// create load. (Its Decoder is no use for the event stream: it waits
-	// for 32 KiB or the end of the stream before decoding.)
+	// for 32 KiB or the end of the stream before decoding; see
+	// eventdecode.go.)
 	"github.com/segmentio/encoding/json"
 )
 
