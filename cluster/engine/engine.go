@@ -18,6 +18,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -229,8 +230,11 @@ func (e *Engine) Info(ctx context.Context) (system.Info, error) {
 	}
 	// Not the SDK's Info: every heartbeat asks, and its decoder's buffer
 	// was a fifth of an idle manager's garbage (getJSON recycles it).
+	// encoding/json decodes it: a heartbeat is rare next to inspects, and
+	// an info may hold times (a swarm-mode engine's cluster), which
+	// segmentio parses more strictly.
 	var info system.Info
-	if err := e.getJSON(ctx, "/info", "info", &info); err != nil {
+	if err := e.getJSON(ctx, "/info", "info", &info, json.Unmarshal); err != nil {
 		return system.Info{}, fmt.Errorf("info %s: %w", e.addr, err)
 	}
 	return info, nil

@@ -121,7 +121,7 @@ func (e *Engine) InspectContainer(ctx context.Context, id string) (container.Ins
 
 func (e *Engine) inspect(ctx context.Context, id string) (container.InspectResponse, error) {
 	w := newInspectWire()
-	if err := e.getJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", "inspect", w); err != nil {
+	if err := e.getJSON(ctx, "/containers/"+url.PathEscape(id)+"/json", "inspect", w, json.Unmarshal); err != nil {
 		return container.InspectResponse{}, err
 	}
 	return w.response(), nil
@@ -132,8 +132,8 @@ func (e *Engine) inspect(ctx context.Context, id string) (container.InspectRespo
 // is read into a recycled buffer and decoded from there: a json.Decoder
 // grows a fresh buffer per answer (about 16 KB of garbage per inspect,
 // the call the manager makes most, and per heartbeat's info).
-// Unmarshal copies every string out.
-func (e *Engine) getJSON(ctx context.Context, path, what string, v any) error {
+// unmarshal (segmentio's or encoding/json's) copies every string out.
+func (e *Engine) getJSON(ctx context.Context, path, what string, v any, unmarshal func([]byte, any) error) error {
 	if err := e.negotiate(ctx); err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (e *Engine) getJSON(ctx context.Context, path, what string, v any) error {
 	if buf.Len() > maxInspectAnswer {
 		return fmt.Errorf("%s answer larger than %d bytes", what, maxInspectAnswer)
 	}
-	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
+	if err := unmarshal(buf.Bytes(), v); err != nil {
 		return fmt.Errorf("decode %s answer: %w", what, err)
 	}
 	return nil
