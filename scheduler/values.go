@@ -143,9 +143,11 @@ func (x *valueIndex) get(v string) postingRef {
 
 // value returns the bytes of the value in slot k, valid until the next
 // change to the index.
-func (x *valueIndex) value(k int) []byte {
-	at := int(x.slots[k].at)
-	return x.text[at : at+bytes.IndexByte(x.text[at:], '\n')]
+func (x *valueIndex) value(k int) []byte { return x.textAt(x.slots[k].at) }
+
+// textAt is the value whose bytes start at offset at of the text.
+func (x *valueIndex) textAt(at int32) []byte {
+	return x.text[at : int(at)+bytes.IndexByte(x.text[at:], '\n')]
 }
 
 // add records that slot i holds v.
@@ -202,9 +204,7 @@ func (x *valueIndex) rehash() {
 	x.slots, x.tags, x.dead = make([]valueSlot, n), make([]uint8, n), 0
 	for k, t := range tags {
 		if t > tagDead {
-			at := int(slots[k].at)
-			v := x.text[at : at+bytes.IndexByte(x.text[at:], '\n')]
-			x.insert(maphash.Bytes(x.seed, v), slots[k])
+			x.insert(maphash.Bytes(x.seed, x.textAt(slots[k].at)), slots[k])
 		}
 	}
 }
