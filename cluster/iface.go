@@ -43,13 +43,14 @@ type Lister interface {
 // Watcher streams an engine's events from since (zero: only new ones).
 // The engine may repeat events at exactly since; the cluster dedupes.
 type Watcher interface {
-	// Events calls fn with each event in stream order, on the calling
-	// goroutine, and blocks until the stream ends; it returns ctx.Err()
-	// once ctx ended and otherwise why the stream broke, never nil. fn
-	// must not block: engines drop subscribers that read too slowly. A
-	// callback rather than a channel lets the reading goroutine be the
-	// only one the stream costs.
-	Events(ctx context.Context, since time.Time, fn func(events.Message)) error
+	// Events calls opened once the engine has answered the request (from
+	// then on it sends every event), then fn with each event in stream
+	// order, both on the calling goroutine, and blocks until the stream
+	// ends; it returns ctx.Err() once ctx ended and otherwise why the
+	// stream broke, never nil. fn must not block: engines drop
+	// subscribers that read too slowly. A callback rather than a channel
+	// lets the reading goroutine be the only one the stream costs.
+	Events(ctx context.Context, since time.Time, opened func(), fn func(events.Message)) error
 }
 
 // Writer changes containers on an engine.

@@ -41,10 +41,19 @@ func (c *Cluster) watch(ctx context.Context, n *node) {
 		a.synced, a.syncErr = false, nil
 		q := newQueue(c.nextSeq, func(q *queue) { c.apply(ctx, n, q, a, cancel) })
 		n.work.Store(q)
-		q.requestSync() // the first work: list everything
-		err := n.eng.Events(sctx, from, q.push)
+		// The first work is a full listing, asked for only once the
+		// engine sends every new event: a change made while the stream
+		// was still opening is then either in the listing or in the
+		// stream, never in neither.
+		opened := false
+		err := n.eng.Events(sctx, from, func() { opened = true; q.requestSync() }, q.push)
 		cancel()
 		q.close() // waits for the applying goroutine
+		if !opened && ctx.Err() == nil {
+			c.log.Warn("opening the engine's event stream failed; will retry", "addr", n.addr, "err", err)
+			c.failNode(n, err)
+			continue
+		}
 		if a.syncErr != nil {
 			if ctx.Err() == nil {
 				c.log.Warn("engine listing failed; will retry", "addr", n.addr, "err", a.syncErr)

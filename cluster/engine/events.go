@@ -27,8 +27,9 @@ const streamReadBuffer = 512
 // errStreamEnded is why a stream the engine closed cleanly ended.
 var errStreamEnded = errors.New("the engine closed the stream")
 
-// Events streams the engine's events from since to fn, in stream order,
-// and blocks until the stream ends: it returns ctx.Err() once ctx ends,
+// Events calls opened once the engine has answered the request, so that
+// every later event reaches fn, then streams the engine's events from
+// since to fn, in stream order, and blocks until the stream ends: it returns ctx.Err() once ctx ends,
 // and otherwise an error saying why the stream broke (never nil). The
 // engine replays events at exactly since, so callers dedupe; a zero since
 // streams only new events.
@@ -39,27 +40,27 @@ var errStreamEnded = errors.New("the engine closed the stream")
 // transport's, so once open it costs no goroutine besides the caller; opening it is
 // bounded by Options.Timeout (an engine that never answers fails), reading
 // it is not.
-func (e *Engine) Events(ctx context.Context, since time.Time, fn func(events.Message)) error {
+func (e *Engine) Events(ctx context.Context, since time.Time, opened func(), fn func(events.Message)) error {
 	// Opening (version negotiation through the SDK, dialing, a TLS
 	// handshake) runs on a goroutine of its own: it needs a deep stack,
 	// and the caller's stack, which then blocks on the stream for days,
 	// would keep that size. At 1,000 engines that was 4 MiB of stacks.
-	type opened struct {
+	type openResult struct {
 		body      io.Reader
 		closeConn func()
 		err       error
 	}
-	ch := make(chan opened, 1)
+	ch := make(chan openResult, 1)
 	go func() {
 		cctx, cancel := e.call(ctx)
 		err := e.negotiate(cctx)
 		cancel()
 		if err != nil {
-			ch <- opened{err: fmt.Errorf("ping: %w", err)}
+			ch <- openResult{err: fmt.Errorf("ping: %w", err)}
 			return
 		}
 		body, closeConn, err := e.openEvents(ctx, since)
-		ch <- opened{body, closeConn, err}
+		ch <- openResult{body, closeConn, err}
 	}()
 	o := <-ch
 	if o.err != nil {
@@ -67,6 +68,7 @@ func (e *Engine) Events(ctx context.Context, since time.Time, fn func(events.Mes
 	}
 	body := o.body
 	defer o.closeConn()
+	opened()
 	dec := newEventDecoder(body)
 	for {
 		var m events.Message

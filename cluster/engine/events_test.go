@@ -39,7 +39,7 @@ type stream struct {
 func startStream(ctx context.Context, e *engine.Engine, since time.Time) *stream {
 	s := &stream{msgs: make(chan events.Message, 256), done: make(chan error, 1)}
 	go func() {
-		s.done <- e.Events(ctx, since, func(m events.Message) { s.msgs <- m })
+		s.done <- e.Events(ctx, since, func() {}, func(m events.Message) { s.msgs <- m })
 	}()
 	return s
 }
@@ -310,13 +310,24 @@ func FuzzEventsAnswer(f *testing.F) {
 		require.NoError(t, err)
 		defer e.Close()
 		var got []events.Message
-		err = e.Events(context.Background(), time.Time{}, func(m events.Message) { got = append(got, m) })
+		opened := 0
+		err = e.Events(context.Background(), time.Time{}, func() { opened++ },
+			func(m events.Message) {
+				require.Equal(t, 1, opened, "an event before the stream was opened")
+				got = append(got, m)
+			})
 		// Whatever the engine sends, the stream ends (the engine hung
-		// up) with an error naming it, and every event came from the
-		// answer.
+		// up) with an error naming it, every event came from the
+		// answer, and only a 200 answer opened the stream.
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), addr)
 		assert.LessOrEqual(t, len(got), strings.Count(answer, "{"))
+		if status, _, _ := strings.Cut(answer, "\n"); !strings.Contains(status, " 200") {
+			assert.Zero(t, opened, "opened on %q", answer)
+		}
+		if answer == chunked(two) || answer == "HTTP/1.0 200 OK\r\n\r\n"+two {
+			assert.Equal(t, 1, opened)
+		}
 		if answer == chunked(two) {
 			require.Len(t, got, 2)
 			assert.Equal(t, events.Action("die"), got[1].Action)
