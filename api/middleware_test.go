@@ -172,3 +172,25 @@ func TestMaxHijackedConfig(t *testing.T) {
 	assert.Equal(t, DefaultMaxHijacked, s.hijacks.max)
 	assert.Zero(t, s.hijacks.inUse())
 }
+
+func TestCompareVersions(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"1.41", "1.41", 0},
+		{"1.41", "1.24", 1},
+		{"1.9", "1.10", -1}, // numeric, not lexical
+		{"1.41", "1.41.0", 0},
+		{"1.41.1", "1.41", 1},
+		{"2", "1.99", 1},
+		{"", "1.0", -1},
+		{"", "", 0},
+		{"1.x", "1.0", 0}, // a non-numeric part counts as 0
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, compareVersions(tt.a, tt.b), "%q vs %q", tt.a, tt.b)
+		assert.Equal(t, -tt.want, compareVersions(tt.b, tt.a), "%q vs %q", tt.b, tt.a)
+	}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { compareVersions("1.41", "1.24") }))
+}

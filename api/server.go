@@ -6,6 +6,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -259,22 +260,18 @@ func boolValue(r *http.Request, k string) bool {
 	return v != "" && v != "0" && v != "false" && v != "no" && v != "off"
 }
 
-// compareVersions compares dotted API versions numerically.
+// compareVersions compares dotted API versions numerically, a missing or
+// non-numeric part counting as 0. It runs on every request, so it does not
+// split the strings.
 func compareVersions(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) || i < len(bs); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
+	for a != "" || b != "" {
+		var x, y string
+		x, a, _ = strings.Cut(a, ".")
+		y, b, _ = strings.Cut(b, ".")
+		xi, _ := strconv.Atoi(x)
+		yi, _ := strconv.Atoi(y)
+		if c := cmp.Compare(xi, yi); c != 0 {
+			return c
 		}
 	}
 	return 0

@@ -7,7 +7,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/versions"
 )
 
 // container actions that change nothing the cache holds.
@@ -103,10 +102,10 @@ func (w *work) add(it received) {
 // inspect of a container is at least as new as its creation.
 func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 	c.mu.Lock()
-	apiVersion := n.apiVersion
+	listsContainers := n.listsContainers
 	c.mu.Unlock()
 	w := work{
-		listsContainers: versions.LessThan(apiVersion, "1.28"),
+		listsContainers: listsContainers,
 		inspect:         make(map[string]uint64),
 		created:         make(map[string]bool),
 		events:          make(map[string][]events.Message),

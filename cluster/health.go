@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/versions"
 
 	"github.com/swarmlab/swarm/scheduler"
 )
@@ -70,6 +71,7 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	n.memory = info.MemTotal
 	n.serverVersion = version.Version
 	n.apiVersion = apiVersion
+	n.listsContainers = versions.LessThan(apiVersion, "1.28")
 	if t, err := time.Parse(time.RFC3339Nano, info.SystemTime); err == nil {
 		n.skew = t.Sub(now)
 	}

@@ -58,7 +58,10 @@ type node struct {
 	memory        int64
 	serverVersion string
 	apiVersion    string
-	err           string
+	// listsContainers: the engine's API is older than 1.28, whose
+	// network listing names the connected containers (work.listsContainers).
+	listsContainers bool
+	err             string
 	// lost is why discovery lost the node while retaining it (its join
 	// agent is gone), "" while discovery lists it. A lost node never turns
 	// Healthy, whatever its engine answers.
