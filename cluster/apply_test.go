@@ -75,7 +75,7 @@ func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
 			}
 			eng := &countingEngine{state: container.StateRunning}
 			n.eng = eng
-			n.apiVersion = tt.apiVersion
+			n.setAPIVersion(tt.apiVersion)
 			c.mu.Lock()
 			for name, seq := range tt.cached {
 				e := fromInspect(inspectFixture(name, container.StateCreated, nil, nil))

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/versions"
 
 	"github.com/swarmlab/swarm/scheduler"
 )
@@ -70,8 +69,7 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	n.ncpu = info.NCPU
 	n.memory = info.MemTotal
 	n.serverVersion = version.Version
-	n.apiVersion = apiVersion
-	n.listsContainers = versions.LessThan(apiVersion, "1.28")
+	n.setAPIVersion(apiVersion)
 	if t, err := time.Parse(time.RFC3339Nano, info.SystemTime); err == nil {
 		n.skew = t.Sub(now)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/api/types/volume"
 
 	"github.com/swarmlab/swarm/scheduler"
@@ -265,4 +266,11 @@ func nodeLabels(info system.Info) map[string]string {
 		labels[k] = v
 	}
 	return labels
+}
+
+// setAPIVersion records the API version spoken with n's engine and what
+// it implies. The caller holds the cluster's lock.
+func (n *node) setAPIVersion(v string) {
+	n.apiVersion = v
+	n.listsContainers = versions.LessThan(v, "1.28")
 }
