@@ -133,6 +133,9 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 			fail(c.refreshObjects(ctx, n, what))
 		}
 	}
+	c.mu.Lock()
+	changed := c.pauseLocked(n, &w)
+	c.mu.Unlock()
 	todo := c.needInspect(ctx, n, &w)
 	var applies []func() bool
 	for _, id := range todo {
@@ -148,7 +151,6 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 		seq = c.nextSeq()
 	}
 	c.mu.Lock()
-	changed := false
 	for _, apply := range applies {
 		changed = apply() || changed
 	}
@@ -163,6 +165,61 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 	for _, it := range batch {
 		c.hub.publish(Event{Message: it.m, Node: view})
 	}
+}
+
+// pauseLocked applies from the events alone what pause and unpause do to
+// a cached container, and leaves those containers out of w.order: they
+// change its state and nothing else (no address, port or time moves), so
+// an inspect would only confirm it, and publishing waited for that call.
+// A container qualifies when its cached data was read before these
+// events arrived, is a whole inspect (not a reservation or a partial
+// entry), and its events in the batch are all pauses and unpauses that
+// alternate from the state the cache holds; anything else is inspected
+// as before. The new data counts as read when the last of them arrived:
+// an inspect requested earlier cannot overwrite it, one requested later
+// does. It reports whether placement's view changed (never, today: no
+// filter reads the state).
+func (c *Cluster) pauseLocked(n *node, w *work) bool {
+	changed := false
+	order := w.order[:0]
+	for _, id := range w.order {
+		e, ok := n.entry(id)
+		if !ok || e.reservation || e.partial || e.seq > w.inspect[id] {
+			order = append(order, id)
+			continue
+		}
+		state, ok := afterPauses(container.ContainerState(e.sched.State), w.events[id])
+		if !ok {
+			order = append(order, id)
+			continue
+		}
+		next := *e
+		next.sched.State = string(state)
+		next.view = nil
+		next.seq = w.inspect[id]
+		changed = c.storeLocked(n, &next) || changed
+	}
+	w.order = order
+	return changed
+}
+
+// afterPauses is the state evs leave a container in that was in state,
+// when they are all pauses of a running and unpauses of a paused
+// container; ok is false otherwise.
+func afterPauses(state container.ContainerState, evs []events.Message) (_ container.ContainerState, ok bool) {
+	for _, m := range evs {
+		switch {
+		case m.Type != events.ContainerEventType:
+			return "", false
+		case m.Action == events.ActionPause && state == container.StateRunning:
+			state = container.StatePaused
+		case m.Action == events.ActionUnPause && state == container.StatePaused:
+			state = container.StateRunning
+		default:
+			return "", false
+		}
+	}
+	return state, len(evs) > 0
 }
 
 // needInspect lists the containers of w the cache cannot answer for: those

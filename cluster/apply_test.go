@@ -106,6 +106,117 @@ func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
 	}
 }
 
+// Pause and unpause change a container's state and nothing else: the
+// cache applies them from the events, before they are published, without
+// asking the engine; any batch it cannot answer that way is inspected.
+func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
+	ev := func(action events.Action) events.Message {
+		return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: "id-web"}}
+	}
+	pause, unpause := ev(events.ActionPause), ev(events.ActionUnPause)
+	tests := []struct {
+		name         string
+		cached       container.ContainerState
+		seq          uint64 // of the cached inspect
+		batch        []events.Message
+		wantInspects int32
+		wantState    container.ContainerState
+		wantPaused   int
+	}{
+		{"pause of a running container", container.StateRunning, 10, []events.Message{pause}, 0, container.StatePaused, 1},
+		{"unpause of a paused container", container.StatePaused, 10, []events.Message{unpause}, 0, container.StateRunning, 0},
+		{"pause, unpause, pause", container.StateRunning, 10, []events.Message{pause, unpause, pause}, 0, container.StatePaused, 1},
+		// The engine answers inspects with "running" in this test.
+		{"unpause of a container the cache holds running", container.StateRunning, 10, []events.Message{unpause}, 1, container.StateRunning, 0},
+		{"pause of an exited container", container.StateExited, 10, []events.Message{pause}, 1, container.StateRunning, 0},
+		{"pause with another event", container.StateRunning, 10, []events.Message{pause, ev(events.ActionRename)}, 1, container.StateRunning, 0},
+		{"pause already in the cached inspect", container.StatePaused, 200, []events.Message{pause}, 0, container.StatePaused, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := bareCluster(t, 1)
+			var n *node
+			for _, n = range c.nodes {
+			}
+			eng := &countingEngine{state: container.StateRunning}
+			n.eng = eng
+			n.setAPIVersion("1.41")
+			c.mu.Lock()
+			e := fromInspect(inspectFixture("web", tt.cached, nil, nil))
+			e.seq = tt.seq
+			c.storeLocked(n, e)
+			c.mu.Unlock()
+			c.seq.Store(100)
+			before, err := c.Container("id-web")
+			require.NoError(t, err)
+			_, sub := c.Subscribe(time.Time{})
+			defer sub.Close()
+
+			batch := make([]received, len(tt.batch))
+			for i, m := range tt.batch {
+				batch[i] = received{m: m, seq: uint64(101 + i)}
+			}
+			c.handleEvents(context.Background(), n, batch)
+
+			assert.Equal(t, tt.wantInspects, eng.inspects.Load(), "inspects")
+			got, err := c.Container("id-web")
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantState, got.Summary.State)
+			assert.Equal(t, tt.wantPaused, c.Nodes()[0].Paused, "paused count")
+			if tt.wantInspects == 0 && tt.wantState != tt.cached {
+				assert.NotEqual(t, before.Rev, got.Rev, "a new revision: listings re-render it")
+				if tt.wantState == container.StatePaused {
+					assert.Contains(t, got.Summary.Status, "(Paused)")
+				}
+			}
+			for _, m := range tt.batch {
+				select {
+				case e := <-sub.C:
+					assert.Equal(t, m.Action, e.Action, "published in order")
+				default:
+					t.Fatalf("event %s not published", m.Action)
+				}
+			}
+		})
+	}
+}
+
+// An inspect requested before a pause arrived cannot undo what the pause
+// applied; one requested after it can.
+func TestPauseAppliedFromTheEventOutranksOlderInspects(t *testing.T) {
+	c := bareCluster(t, 1)
+	var n *node
+	for _, n = range c.nodes {
+	}
+	n.eng = &countingEngine{state: container.StateRunning}
+	n.setAPIVersion("1.41")
+	c.mu.Lock()
+	e := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
+	e.seq = 10
+	c.storeLocked(n, e)
+	c.mu.Unlock()
+	c.handleEvents(context.Background(), n, []received{{events.Message{Type: events.ContainerEventType,
+		Action: events.ActionPause, Actor: events.Actor{ID: "id-web"}}, 50}})
+
+	c.mu.Lock()
+	older := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
+	older.seq = 40
+	c.storeLocked(n, older)
+	c.mu.Unlock()
+	got, err := c.Container("id-web")
+	require.NoError(t, err)
+	assert.Equal(t, container.StatePaused, got.Summary.State, "an inspect requested before the pause arrived")
+
+	c.mu.Lock()
+	newer := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
+	newer.seq = 60
+	c.storeLocked(n, newer)
+	c.mu.Unlock()
+	got, err = c.Container("id-web")
+	require.NoError(t, err)
+	assert.Equal(t, container.StateRunning, got.Summary.State, "an inspect requested after it")
+}
+
 func TestCreateEventWaitsForOurCreateInsteadOfInspecting(t *testing.T) {
 	c := bareCluster(t, 1)
 	res, hasImage, err := c.reserve(&scheduler.Request{Name: "web", Image: "busybox:latest"}, nil)

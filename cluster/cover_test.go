@@ -77,10 +77,10 @@ func TestEventsCoveredByARefreshAreNotInspectedAgain(t *testing.T) {
 	c.handleEvents(context.Background(), n, []received{{connect, 200}, {start, 201}})
 	assert.EqualValues(t, 1, eng.inspects.Load(), "covered by the refresh's inspect")
 
-	pause := at(events.ContainerEventType, events.ActionPause, fixtureStart.Add(time.Minute))
-	pause.Actor.ID = "id-web"
-	c.handleEvents(context.Background(), n, []received{{pause, 300}})
-	assert.EqualValues(t, 2, eng.inspects.Load(), "a pause is not covered")
+	rename := at(events.ContainerEventType, events.ActionRename, fixtureStart.Add(time.Minute))
+	rename.Actor.ID = "id-web"
+	c.handleEvents(context.Background(), n, []received{{rename, 300}})
+	assert.EqualValues(t, 2, eng.inspects.Load(), "a rename is not covered")
 }
 
 // blockingEngine holds inspects until released.
@@ -108,8 +108,8 @@ func TestEventsWaitForAnInspectUnderWay(t *testing.T) {
 	n.eng = eng
 	n.apiVersion = "1.41"
 	c.seq.Store(100)
-	pause := at(events.ContainerEventType, events.ActionPause, time.Now())
-	pause.Actor.ID = "id-web"
+	rename := at(events.ContainerEventType, events.ActionRename, time.Now())
+	rename.Actor.ID = "id-web"
 
 	refreshed := make(chan error, 1)
 	go func() { refreshed <- c.inspect(context.Background(), n, "id-web") }() // seq 101
@@ -117,7 +117,7 @@ func TestEventsWaitForAnInspectUnderWay(t *testing.T) {
 	applied := make(chan struct{})
 	go func() {
 		defer close(applied)
-		c.handleEvents(context.Background(), n, []received{{pause, 50}}) // received before 101
+		c.handleEvents(context.Background(), n, []received{{rename, 50}}) // received before 101
 	}()
 	select {
 	case <-applied:
@@ -138,7 +138,7 @@ func TestEventsWaitForAnInspectUnderWay(t *testing.T) {
 	late := make(chan struct{})
 	go func() {
 		defer close(late)
-		c.handleEvents(context.Background(), n, []received{{pause, 500}})
+		c.handleEvents(context.Background(), n, []received{{rename, 500}})
 	}()
 	<-eng.entered
 	<-late

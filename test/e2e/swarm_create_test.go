@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +59,44 @@ func TestNetworkCreatedWithoutNodeThroughManager(t *testing.T) {
 	assert.Equal(t, name, rest)
 	_, err := lab.Engine(node)
 	assert.NoError(t, err, "on a lab node")
+}
+
+// Pause and unpause show in `docker ps` through the manager, whether they went through it
+// (the manager re-reads the container) or straight to the engine (the manager learns them
+// from the engine's events alone), and `docker events` through the manager carries them.
+func TestPauseAndUnpauseSeenThroughManager(t *testing.T) {
+	lab, m := NeedManager(t)
+	host := m.Host()
+	name := UniqueName(t, "paused")
+	RemoveOnCleanup(t, host, name)
+	Docker(t, host, "run", "-d", "--name", name, "busybox", "sleep", "300")
+	status := func() string {
+		return strings.TrimSpace(Docker(t, host, "ps", "-a", "--filter", "name="+name, "--format", "{{.Status}}"))
+	}
+	node := strings.SplitN(strings.TrimSpace(Docker(t, host, "ps", "--filter", "name="+name, "--format", "{{.Names}}")), "/", 2)[0]
+	eng, err := lab.Engine(node)
+	require.NoError(t, err)
+
+	start := time.Now().Add(-time.Second).Unix()
+
+	Docker(t, host, "pause", name)
+	assert.Contains(t, status(), "(Paused)", "paused through the manager, seen the moment pause returned")
+	Docker(t, host, "unpause", name)
+	assert.NotContains(t, status(), "Paused", "unpaused through the manager")
+
+	Docker(t, eng.Host(), "pause", name)
+	require.Eventually(t, func() bool { return strings.Contains(status(), "(Paused)") }, 10*time.Second, 100*time.Millisecond,
+		"paused on the engine itself: the manager learns it from the event")
+	assert.Equal(t, name, strings.TrimSpace(Docker(t, host, "ps", "--filter", "status=paused", "--filter", "name="+name, "--format", "{{.Names}}"))[len(node)+1:],
+		"listed as paused by the status filter")
+	Docker(t, eng.Host(), "unpause", name)
+	require.Eventually(t, func() bool { s := status(); return strings.HasPrefix(s, "Up") && !strings.Contains(s, "Paused") },
+		10*time.Second, 100*time.Millisecond, "unpaused on the engine itself")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	evs := RunDocker(ctx, host, "events", "--since", strconv.FormatInt(start, 10), "--until", strconv.FormatInt(time.Now().Unix()+1, 10),
+		"--filter", "container="+name, "--filter", "event=pause", "--filter", "event=unpause", "--format", "{{.Action}}")
+	require.NoError(t, evs.Err, "%s", evs)
+	assert.Equal(t, []string{"pause", "unpause", "pause", "unpause"}, strings.Fields(evs.Stdout))
 }
