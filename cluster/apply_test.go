@@ -36,6 +36,19 @@ func (f *countingEngine) Networks(context.Context) ([]network.Summary, error) {
 	return nil, nil
 }
 
+// countingCluster is a one-node cluster whose engine, speaking API version
+// v, answers inspects with a running container and counts them.
+func countingCluster(t *testing.T, v string) (*Cluster, *node, *countingEngine) {
+	c := bareCluster(t, 1)
+	var n *node
+	for _, n = range c.nodes {
+	}
+	eng := &countingEngine{state: container.StateRunning}
+	n.eng = eng
+	n.setAPIVersion(v)
+	return c, n, eng
+}
+
 func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
 	ev := func(action events.Action, id string) events.Message {
 		return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: id}}
@@ -69,13 +82,7 @@ func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := bareCluster(t, 1)
-			var n *node
-			for _, n = range c.nodes {
-			}
-			eng := &countingEngine{state: container.StateRunning}
-			n.eng = eng
-			n.setAPIVersion(tt.apiVersion)
+			c, n, eng := countingCluster(t, tt.apiVersion)
 			c.mu.Lock()
 			for name, seq := range tt.cached {
 				e := fromInspect(inspectFixture(name, container.StateCreated, nil, nil))
@@ -134,13 +141,7 @@ func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := bareCluster(t, 1)
-			var n *node
-			for _, n = range c.nodes {
-			}
-			eng := &countingEngine{state: container.StateRunning}
-			n.eng = eng
-			n.setAPIVersion("1.41")
+			c, n, eng := countingCluster(t, "1.41")
 			c.mu.Lock()
 			e := fromInspect(inspectFixture("web", tt.cached, nil, nil))
 			e.seq = tt.seq
@@ -184,12 +185,7 @@ func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
 // An inspect requested before a pause arrived cannot undo what the pause
 // applied; one requested after it can.
 func TestPauseAppliedFromTheEventOutranksOlderInspects(t *testing.T) {
-	c := bareCluster(t, 1)
-	var n *node
-	for _, n = range c.nodes {
-	}
-	n.eng = &countingEngine{state: container.StateRunning}
-	n.setAPIVersion("1.41")
+	c, n, _ := countingCluster(t, "1.41")
 	c.mu.Lock()
 	e := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
 	e.seq = 10
