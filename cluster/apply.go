@@ -134,7 +134,7 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 		}
 	}
 	c.mu.Lock()
-	changed := c.pauseLocked(n, &w)
+	changed := c.stateEventsLocked(n, &w)
 	c.mu.Unlock()
 	todo := c.needInspect(ctx, n, &w)
 	var applies []func() bool
@@ -167,19 +167,21 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 	}
 }
 
-// pauseLocked applies from the events alone what pause and unpause do to
-// a cached container, and leaves those containers out of w.order: they
-// change its state and nothing else (no address, port or time moves), so
-// an inspect would only confirm it, and publishing waited for that call.
-// A container qualifies when its cached data was read before these
-// events arrived, is a whole inspect (not a reservation or a partial
-// entry), and its events in the batch are all pauses and unpauses that
-// alternate from the state the cache holds; anything else is inspected
-// as before. The new data counts as read when the last of them arrived:
-// an inspect requested earlier cannot overwrite it, one requested later
-// does. It reports whether placement's view changed (never, today: no
-// filter reads the state).
-func (c *Cluster) pauseLocked(n *node, w *work) bool {
+// stateEventsLocked applies from the events alone what pause, unpause and
+// a health check's verdict do to a cached container, and leaves those
+// containers out of w.order. Each changes one field the cache keeps (the
+// state, the health) and nothing else (no address, port or time moves),
+// so an inspect would only confirm it, and publishing waited for that
+// call: one per pause, and one per health change of every container with
+// a health check (healthy a few seconds after each start). A container
+// qualifies when its cached data is a whole inspect (not a reservation or
+// a partial entry) read before these events arrived, and its events in
+// the batch are all ones afterStateEvents can follow from the state the
+// cache holds; anything else is inspected as before. The new data counts
+// as read when the last of them arrived: an inspect requested earlier
+// cannot overwrite it, one requested later does. It reports whether
+// placement's view changed (never, today: no filter reads either field).
+func (c *Cluster) stateEventsLocked(n *node, w *work) bool {
 	changed := false
 	order := w.order[:0]
 	for _, id := range w.order {
@@ -188,13 +190,14 @@ func (c *Cluster) pauseLocked(n *node, w *work) bool {
 			order = append(order, id)
 			continue
 		}
-		state, ok := afterPauses(container.ContainerState(e.sched.State), w.events[id])
+		state, health, ok := afterStateEvents(container.ContainerState(e.sched.State), e.health, w.events[id])
 		if !ok {
 			order = append(order, id)
 			continue
 		}
 		next := *e
 		next.sched.State = string(state)
+		next.health = health
 		next.view = nil
 		next.seq = w.inspect[id]
 		changed = c.storeLocked(n, &next) || changed
@@ -203,23 +206,28 @@ func (c *Cluster) pauseLocked(n *node, w *work) bool {
 	return changed
 }
 
-// afterPauses is the state evs leave a container in that was in state,
-// when they are all pauses of a running and unpauses of a paused
-// container; ok is false otherwise.
-func afterPauses(state container.ContainerState, evs []events.Message) (_ container.ContainerState, ok bool) {
+// afterStateEvents is the state and health evs leave a container in that
+// had state and health, when every one of them is a pause of a running
+// container, an unpause of a paused one, or a health check's verdict
+// (healthy, unhealthy) on a running or paused one; ok is false otherwise.
+func afterStateEvents(state container.ContainerState, health healthState, evs []events.Message) (_ container.ContainerState, _ healthState, ok bool) {
 	for _, m := range evs {
 		switch {
 		case m.Type != events.ContainerEventType:
-			return "", false
+			return "", 0, false
 		case m.Action == events.ActionPause && state == container.StateRunning:
 			state = container.StatePaused
 		case m.Action == events.ActionUnPause && state == container.StatePaused:
 			state = container.StateRunning
+		case m.Action == events.ActionHealthStatusHealthy && (state == container.StateRunning || state == container.StatePaused):
+			health = healthHealthy
+		case m.Action == events.ActionHealthStatusUnhealthy && (state == container.StateRunning || state == container.StatePaused):
+			health = healthUnhealthy
 		default:
-			return "", false
+			return "", 0, false
 		}
 	}
-	return state, len(evs) > 0
+	return state, health, len(evs) > 0
 }
 
 // needInspect lists the containers of w the cache cannot answer for: those

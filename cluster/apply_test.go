@@ -182,6 +182,50 @@ func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
 	}
 }
 
+// A health check's verdict changes the health the listing shows and
+// nothing else: it is applied from the event too.
+func TestHealthVerdictsNeedNoInspect(t *testing.T) {
+	ev := func(action events.Action) events.Message {
+		return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: "id-web"}}
+	}
+	healthy, unhealthy := ev(events.ActionHealthStatusHealthy), ev(events.ActionHealthStatusUnhealthy)
+	tests := []struct {
+		name         string
+		cached       container.ContainerState
+		batch        []events.Message
+		wantInspects int32
+		wantStatus   string // contained in the listing's Status
+	}{
+		{"healthy", container.StateRunning, []events.Message{healthy}, 0, "(healthy)"},
+		{"unhealthy", container.StateRunning, []events.Message{unhealthy}, 0, "(unhealthy)"},
+		{"healthy, then unhealthy", container.StateRunning, []events.Message{healthy, unhealthy}, 0, "(unhealthy)"},
+		{"healthy and paused", container.StateRunning, []events.Message{healthy, ev(events.ActionPause)}, 0, "(Paused)"},
+		// The engine answers inspects with a running container without a health check.
+		{"a verdict on an exited container", container.StateExited, []events.Message{healthy}, 1, "Up"},
+		{"a free-form health_status", container.StateRunning, []events.Message{ev("health_status: exec failed")}, 1, "Up"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, n, eng := countingCluster(t, "1.41")
+			c.mu.Lock()
+			e := fromInspect(inspectFixture("web", tt.cached, nil, nil))
+			e.seq = 10
+			c.storeLocked(n, e)
+			c.mu.Unlock()
+			c.seq.Store(100)
+			batch := make([]received, len(tt.batch))
+			for i, m := range tt.batch {
+				batch[i] = received{m: m, seq: uint64(101 + i)}
+			}
+			c.handleEvents(context.Background(), n, batch)
+			assert.Equal(t, tt.wantInspects, eng.inspects.Load(), "inspects")
+			got, err := c.Container("id-web")
+			require.NoError(t, err)
+			assert.Contains(t, got.Summary.Status, tt.wantStatus)
+		})
+	}
+}
+
 // An inspect requested before a pause arrived cannot undo what the pause
 // applied; one requested after it can.
 func TestPauseAppliedFromTheEventOutranksOlderInspects(t *testing.T) {

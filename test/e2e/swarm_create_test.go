@@ -100,3 +100,29 @@ func TestPauseAndUnpauseSeenThroughManager(t *testing.T) {
 	require.NoError(t, evs.Err, "%s", evs)
 	assert.Equal(t, []string{"pause", "unpause", "pause", "unpause"}, strings.Fields(evs.Stdout))
 }
+
+// A health check's verdict shows in `docker ps` through the manager, and its health filter
+// finds the container: the manager learns it from the engine's health_status event.
+func TestHealthVerdictSeenThroughManager(t *testing.T) {
+	_, m := NeedManager(t)
+	host := m.Host()
+	name := UniqueName(t, "checked")
+	RemoveOnCleanup(t, host, name)
+	Docker(t, host, "run", "-d", "--name", name, "--health-cmd", "test ! -e /tmp/sick", "--health-interval", "1s",
+		"--health-retries", "1", "busybox", "sleep", "300")
+	status := func() string {
+		return strings.TrimSpace(Docker(t, host, "ps", "--filter", "name="+name, "--format", "{{.Status}}"))
+	}
+	byHealth := func(h string) string {
+		return strings.TrimSpace(Docker(t, host, "ps", "--filter", "name="+name, "--filter", "health="+h, "--format", "{{.Status}}"))
+	}
+	require.Eventually(t, func() bool { return strings.Contains(status(), "(healthy)") }, 20*time.Second, 200*time.Millisecond,
+		"healthy a second or so after the start; status %q", status())
+	assert.Contains(t, byHealth("healthy"), "(healthy)", "found by the health filter")
+
+	Docker(t, host, "exec", name, "touch", "/tmp/sick")
+	require.Eventually(t, func() bool { return strings.Contains(status(), "(unhealthy)") }, 20*time.Second, 200*time.Millisecond,
+		"unhealthy once its check fails; status %q", status())
+	assert.Contains(t, byHealth("unhealthy"), "(unhealthy)", "found by the health filter")
+	assert.Empty(t, byHealth("healthy"), "no longer healthy")
+}
