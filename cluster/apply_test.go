@@ -113,13 +113,35 @@ func TestHandleEventsInspectsOnlyWhatTheCacheCannotAnswer(t *testing.T) {
 	}
 }
 
+// webEvent is an event of container id-web.
+func webEvent(action events.Action) events.Message {
+	return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: "id-web"}}
+}
+
+// cacheWeb caches container web, in state, as inspected at seq.
+func cacheWeb(c *Cluster, n *node, state container.ContainerState, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := fromInspect(inspectFixture("web", state, nil, nil))
+	e.seq = seq
+	c.storeLocked(n, e)
+}
+
+// applyAfter applies evs as one batch received after sequence number seq.
+func applyAfter(c *Cluster, n *node, seq uint64, evs []events.Message) {
+	c.seq.Store(seq)
+	batch := make([]received, len(evs))
+	for i, m := range evs {
+		batch[i] = received{m: m, seq: seq + 1 + uint64(i)}
+	}
+	c.handleEvents(context.Background(), n, batch)
+}
+
 // Pause and unpause change a container's state and nothing else: the
 // cache applies them from the events, before they are published, without
 // asking the engine; any batch it cannot answer that way is inspected.
 func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
-	ev := func(action events.Action) events.Message {
-		return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: "id-web"}}
-	}
+	ev := webEvent
 	pause, unpause := ev(events.ActionPause), ev(events.ActionUnPause)
 	tests := []struct {
 		name         string
@@ -142,22 +164,12 @@ func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, n, eng := countingCluster(t, "1.41")
-			c.mu.Lock()
-			e := fromInspect(inspectFixture("web", tt.cached, nil, nil))
-			e.seq = tt.seq
-			c.storeLocked(n, e)
-			c.mu.Unlock()
-			c.seq.Store(100)
+			cacheWeb(c, n, tt.cached, tt.seq)
 			before, err := c.Container("id-web")
 			require.NoError(t, err)
 			_, sub := c.Subscribe(time.Time{})
 			defer sub.Close()
-
-			batch := make([]received, len(tt.batch))
-			for i, m := range tt.batch {
-				batch[i] = received{m: m, seq: uint64(101 + i)}
-			}
-			c.handleEvents(context.Background(), n, batch)
+			applyAfter(c, n, 100, tt.batch)
 
 			assert.Equal(t, tt.wantInspects, eng.inspects.Load(), "inspects")
 			got, err := c.Container("id-web")
@@ -185,9 +197,7 @@ func TestPauseAndUnpauseNeedNoInspect(t *testing.T) {
 // A health check's verdict changes the health the listing shows and
 // nothing else: it is applied from the event too.
 func TestHealthVerdictsNeedNoInspect(t *testing.T) {
-	ev := func(action events.Action) events.Message {
-		return events.Message{Type: events.ContainerEventType, Action: action, Actor: events.Actor{ID: "id-web"}}
-	}
+	ev := webEvent
 	healthy, unhealthy := ev(events.ActionHealthStatusHealthy), ev(events.ActionHealthStatusUnhealthy)
 	tests := []struct {
 		name         string
@@ -207,17 +217,8 @@ func TestHealthVerdictsNeedNoInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, n, eng := countingCluster(t, "1.41")
-			c.mu.Lock()
-			e := fromInspect(inspectFixture("web", tt.cached, nil, nil))
-			e.seq = 10
-			c.storeLocked(n, e)
-			c.mu.Unlock()
-			c.seq.Store(100)
-			batch := make([]received, len(tt.batch))
-			for i, m := range tt.batch {
-				batch[i] = received{m: m, seq: uint64(101 + i)}
-			}
-			c.handleEvents(context.Background(), n, batch)
+			cacheWeb(c, n, tt.cached, 10)
+			applyAfter(c, n, 100, tt.batch)
 			assert.Equal(t, tt.wantInspects, eng.inspects.Load(), "inspects")
 			got, err := c.Container("id-web")
 			require.NoError(t, err)
