@@ -187,6 +187,7 @@ func (c *Cluster) setContainerLocked(n *node, e *entry) {
 	old, had := n.entry(id)
 	n.counts.track(old, e)
 	n.setEntryLocked(id, e)
+	c.listGen++
 	if len(e.links()) > 0 || had && len(old.links()) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}
@@ -209,6 +210,7 @@ func (c *Cluster) deleteContainerLocked(n *node, id string) {
 	}
 	n.counts.track(old, nil)
 	n.removeIDLocked(id)
+	c.listGen++
 	if len(old.links()) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false
 	}

@@ -148,6 +148,10 @@ type Cluster struct {
 	snap    *scheduler.Snapshot
 	names   map[string]string // container name (no "/") → container or reservation ID
 	stopped bool
+	// listGen counts changes that can reorder a full listing; lastListing
+	// is the order of the last one (read.go).
+	listGen     uint64
+	lastListing listing
 }
 
 // New builds a cluster with no engines; SetMembers adds them.

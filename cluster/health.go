@@ -64,7 +64,10 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	}
 	n.id = info.ID
 	c.engines[n.id] = n
-	n.name = info.Name
+	if n.name != info.Name {
+		n.name = info.Name
+		c.listGen++ // the listing orders nodes by name
+	}
 	n.labels = nodeLabels(info)
 	n.ncpu = info.NCPU
 	n.memory = info.MemTotal

@@ -59,6 +59,7 @@ func (c *Cluster) SetMembership(up, down []string) {
 		}
 		n := newNode(addr, c.cfg.Now())
 		c.nodes[addr] = n
+		c.listGen++
 		added = append(added, n)
 	}
 	c.mu.Unlock()

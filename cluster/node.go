@@ -178,6 +178,7 @@ func (c *Cluster) stopNode(n *node) {
 // publish once c.mu is released, if the node was healthy.
 func (c *Cluster) dropNodeLocked(n *node) []Event {
 	delete(c.nodes, n.addr)
+	c.listGen++
 	was := n.state
 	n.state = scheduler.NodeDisconnected
 	n.updated = c.cfg.Now()

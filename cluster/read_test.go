@@ -34,10 +34,71 @@ func TestSortContainersIsTheStableSort(t *testing.T) {
 				}
 				return strings.Compare(a.Summary.ID, b.Summary.ID)
 			})
-			sortContainers(cs)
+			orig := slices.Clone(cs)
+			perm := sortContainers(cs)
 			assert.Equal(t, want, cs)
+			require.Len(t, perm, size)
+			for k, src := range perm {
+				assert.Equal(t, orig[src], cs[k], "position %d took element %d", k, src)
+			}
 		})
 	}
+}
+
+// A listing reuses the last one's order while nothing that orders it
+// changed; after any change it sorts again. Whatever happens in between,
+// it lists what a fresh sort lists.
+func TestListingOrderKeptOnlyWhileValid(t *testing.T) {
+	c := bareCluster(t, 3)
+	nodes := make([]*node, 0, 3)
+	for _, n := range c.nodes {
+		nodes = append(nodes, n)
+	}
+	rng := rand.New(rand.NewSource(7))
+	ids := func(cs []Container) []string {
+		out := make([]string, len(cs))
+		for i, x := range cs {
+			out[i] = fmt.Sprintf("%s %s %d", x.Node.Addr, x.Summary.ID, x.Rev)
+		}
+		return out
+	}
+	var buf []Container
+	for step := range 300 {
+		n := nodes[rng.Intn(len(nodes))]
+		name := fmt.Sprintf("c%d", rng.Intn(40))
+		c.mu.Lock()
+		switch rng.Intn(4) {
+		case 0, 1:
+			in := inspectFixture(name, container.StateRunning, nil, nil)
+			// Few distinct creation times: ties are broken by ID, then node.
+			in.Created = fmt.Sprintf("2024-01-02T03:04:0%dZ", rng.Intn(3))
+			e := fromInspect(in)
+			e.seq = c.nextSeq()
+			c.storeLocked(n, e)
+		case 2:
+			c.deleteContainerLocked(n, "id-"+name)
+		case 3:
+			// Nothing changes: the next listing may reuse the order.
+		}
+		c.mu.Unlock()
+		buf = c.ContainersInto(buf, nil)
+		got := ids(buf)
+		c.mu.Lock()
+		reused := c.lastListing.pos != nil && c.lastListing.gen == c.listGen
+		c.lastListing = listing{}
+		c.mu.Unlock()
+		fresh := ids(c.ContainersInto(nil, nil))
+		require.Equal(t, fresh, got, "step %d", step)
+		require.True(t, reused, "step %d: a listing keeps its order", step)
+	}
+	c.mu.Lock()
+	gen := c.listGen
+	c.mu.Unlock()
+	c.ContainersInto(nil, nil)
+	c.mu.Lock()
+	assert.Equal(t, gen, c.listGen, "listing changes nothing")
+	assert.NotNil(t, c.lastListing.pos)
+	c.mu.Unlock()
 }
 
 func TestContainersCarryTheCachedRevision(t *testing.T) {
