@@ -231,28 +231,15 @@ func TestHealthVerdictsNeedNoInspect(t *testing.T) {
 // applied; one requested after it can.
 func TestPauseAppliedFromTheEventOutranksOlderInspects(t *testing.T) {
 	c, n, _ := countingCluster(t, "1.41")
-	c.mu.Lock()
-	e := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
-	e.seq = 10
-	c.storeLocked(n, e)
-	c.mu.Unlock()
-	c.handleEvents(context.Background(), n, []received{{events.Message{Type: events.ContainerEventType,
-		Action: events.ActionPause, Actor: events.Actor{ID: "id-web"}}, 50}})
+	cacheWeb(c, n, container.StateRunning, 10)
+	c.handleEvents(context.Background(), n, []received{{webEvent(events.ActionPause), 50}})
 
-	c.mu.Lock()
-	older := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
-	older.seq = 40
-	c.storeLocked(n, older)
-	c.mu.Unlock()
+	cacheWeb(c, n, container.StateRunning, 40)
 	got, err := c.Container("id-web")
 	require.NoError(t, err)
 	assert.Equal(t, container.StatePaused, got.Summary.State, "an inspect requested before the pause arrived")
 
-	c.mu.Lock()
-	newer := fromInspect(inspectFixture("web", container.StateRunning, nil, nil))
-	newer.seq = 60
-	c.storeLocked(n, newer)
-	c.mu.Unlock()
+	cacheWeb(c, n, container.StateRunning, 60)
 	got, err = c.Container("id-web")
 	require.NoError(t, err)
 	assert.Equal(t, container.StateRunning, got.Summary.State, "an inspect requested after it")
