@@ -44,6 +44,8 @@ type work struct {
 	destroy []string
 	objects map[string]bool // "images", "networks", "volumes"
 	reload  bool
+	// stateEvents: the batch holds an event stateEventsLocked may apply.
+	stateEvents bool
 }
 
 func (w *work) add(it received) {
@@ -68,6 +70,7 @@ func (w *work) add(it received) {
 			w.objects["images"] = true
 		default:
 			inspect(m.Actor.ID)
+			w.stateEvents = w.stateEvents || stateEventActions[m.Action]
 		}
 	case events.ImageEventType:
 		w.objects["images"] = true
@@ -133,9 +136,12 @@ func (c *Cluster) handleEvents(ctx context.Context, n *node, batch []received) {
 			fail(c.refreshObjects(ctx, n, what))
 		}
 	}
-	c.mu.Lock()
-	changed := c.stateEventsLocked(n, &w)
-	c.mu.Unlock()
+	changed := false
+	if w.stateEvents { // most batches have none: no extra turn of the lock
+		c.mu.Lock()
+		changed = c.stateEventsLocked(n, &w)
+		c.mu.Unlock()
+	}
 	todo := c.needInspect(ctx, n, &w)
 	var applies []func() bool
 	for _, id := range todo {
@@ -204,6 +210,12 @@ func (c *Cluster) stateEventsLocked(n *node, w *work) bool {
 	}
 	w.order = order
 	return changed
+}
+
+// stateEventActions are the actions afterStateEvents can follow.
+var stateEventActions = map[events.Action]bool{
+	events.ActionPause: true, events.ActionUnPause: true,
+	events.ActionHealthStatusHealthy: true, events.ActionHealthStatusUnhealthy: true,
 }
 
 // afterStateEvents is the state and health evs leave a container in that
