@@ -102,8 +102,7 @@ func runPairs(ctx context.Context, c *http.Client, base, direct, node string, n 
 		}
 	}()
 	one := func(target, name string, env ...string) (time.Duration, error) {
-		body := createBody("busybox", env...)
-		body["Cmd"] = []string{"sleep", "60"}
+		body := createBody("busybox", []string{"sleep", "60"}, env...)
 		t0 := time.Now()
 		if err := ping(ctx, c, target); err != nil {
 			return 0, err
