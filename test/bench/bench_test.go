@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestMain lets this test binary serve as the null proxy floorFigure
+// starts (it runs its own executable), as the benchmark's binary does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == nullProxyArg {
+		if err := serveNullProxy(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", nullProxyArg, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// smallOptions are the smoke runs' size (20 engines, 600 containers, 100
+// creates from 8 clients), with the output and the children's log kept.
+func smallOptions() (o options, out, log *strings.Builder) {
+	o = defaultOptions()
+	o.Engines, o.PerEngine = 20, 30
+	o.Clients, o.Creates = 8, 100
+	out, log = new(strings.Builder), new(strings.Builder)
+	o.Log = log
+	return o, out, log
+}
+
 // TestSmoke runs the whole benchmark small (20 engines, 600 containers)
 // with the real binaries, so the tools keep working as the code changes.
 // It checks what the run did, never how fast.
@@ -19,22 +44,17 @@ func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the manager and the simulator; skipped in -short mode")
 	}
-	o := defaultOptions()
-	o.Engines, o.PerEngine = 20, 30
-	o.Clients, o.Creates = 8, 100
+	o, out, log := smallOptions()
 	o.ListSamples, o.InfoSamples = 3, 5
 	o.Settle = 100 * time.Millisecond // the at-rest figure's path, not its wait
 	o.ListRest = 2 * time.Second      // likewise for the rest after the listings
 	// Enough prefill to overflow the non-reader whatever the kernel's
 	// socket buffer limits are, so it must be dropped.
 	o.Listeners, o.Events, o.EventInterval, o.Prefill = 5, 300, time.Millisecond, -1
-	var log strings.Builder
-	o.Log = &log
-	var out strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	res, err := run(ctx, o, &out)
+	res, err := run(ctx, o, out)
 	require.NoError(t, err, "output:\n%s\nchildren:\n%s", out.String(), log.String())
 
 	assert.Equal(t, 20, res.Healthy, "engines healthy")
@@ -52,6 +72,27 @@ func TestSmoke(t *testing.T) {
 	for _, n := range []string{"1.", "2.", "3.", "4.", "5. manager RSS right after sync", "5. manager RSS at rest", "5. manager heap", "5. manager RSS after the listings", "5. manager RSS at rest after the listings", "5. manager RSS with 5 listeners"} {
 		assert.Contains(t, out.String(), n, "figure %q printed", n)
 	}
+}
+
+// TestFloorSmoke runs figure 1's load through the null proxy, small: every
+// create and start must succeed through it, so the floor it measures is
+// that of the same work the manager does.
+func TestFloorSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the simulator; skipped in -short mode")
+	}
+	o, out, log := smallOptions()
+	o.Floor = true
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	res, err := run(ctx, o, out)
+	require.NoError(t, err, "output:\n%s\nchildren:\n%s", out.String(), log.String())
+	assert.Equal(t, 100, res.Created, "creates that succeeded")
+	require.Len(t, res.Figures, 1, "the floor alone is measured")
+	assert.Equal(t, "1f. create+start, null proxy", res.Figures[0].Name)
+	assert.Positive(t, res.Figures[0].Value)
+	assert.Contains(t, out.String(), "CPU per container: null proxy")
 }
 
 func TestAppendDocsKeepsOtherSections(t *testing.T) {
@@ -79,6 +120,7 @@ func TestParseFlagsRejects(t *testing.T) {
 		{"no clients", []string{"--clients", "0"}, "--clients 0"},
 		{"zero interval", []string{"--event-interval", "0s"}, "--event-interval must be positive"},
 		{"stray argument", []string{"now"}, `unexpected argument "now"`},
+		{"floor and lab", []string{"--floor", "--lab-only"}, "--floor and --lab-only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,7 +52,10 @@ type options struct {
 	Lab              bool
 	LabOnly          bool // figure 6 alone
 	LabRuns          int
-	Log              io.Writer // children's stderr
+	// Floor measures figure 1's load through a null proxy instead of the
+	// manager (floorFigure), and nothing else.
+	Floor bool
+	Log   io.Writer // children's stderr
 	// ProfileDir, when set, receives a CPU profile of the manager for the
 	// first ProfileSeconds of each figure (figure-N.pprof).
 	ProfileDir     string
@@ -68,6 +71,13 @@ func defaultOptions() options {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == nullProxyArg {
+		if err := serveNullProxy(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", nullProxyArg, err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts, err := parseFlags(os.Args[1:])
@@ -113,6 +123,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.Docs, "docs", "", "append a dated block of the figures to this file (e.g. docs/benchmarks.md)")
 	fs.BoolVar(&o.Lab, "lab", false, "also measure docker run -d latency on the real-engine lab (root; brings test/lab up and down)")
 	fs.BoolVar(&o.LabOnly, "lab-only", false, "measure figure 6 alone (implies --lab; no simulator)")
+	fs.BoolVar(&o.Floor, "floor", false, "measure figure 1's load through a null proxy (only the HTTP calls a manager makes, no logic) instead of the manager, and nothing else")
 	fs.IntVar(&o.LabRuns, "lab-runs", o.LabRuns, "docker run -d pairs (manager, direct) on the lab")
 	fs.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of the manager per figure into this directory (go tool pprof)")
 	fs.IntVar(&o.ProfileSeconds, "profile-seconds", o.ProfileSeconds, "length of each CPU profile")
@@ -141,6 +152,9 @@ func (o options) validate() error {
 		if c.v < c.lo || c.v > c.h {
 			return fmt.Errorf("%s %d: must be between %d and %d", c.name, c.v, c.lo, c.h)
 		}
+	}
+	if o.Floor && o.LabOnly {
+		return errors.New("--floor and --lab-only each measure one thing alone: choose one")
 	}
 	if o.EventInterval <= 0 || o.Latency < 0 || o.Settle < 0 || o.ListRest < 0 {
 		return errors.New("--event-interval must be positive, --latency, --settle and --list-rest not negative")

@@ -67,7 +67,8 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// waitReady reads the simulator's stdout until its "ready" line.
+// waitReady reads a child's stdout (the simulator's, the null proxy's)
+// until its "ready" line.
 func waitReady(ctx context.Context, sim *proc.Process, stdout io.Reader) error {
 	line := make(chan string, 1)
 	go func() {
@@ -86,7 +87,7 @@ func waitReady(ctx context.Context, sim *proc.Process, stdout io.Reader) error {
 	case <-sim.Done():
 		return sim.ExitErr()
 	case <-ctx.Done():
-		return fmt.Errorf("enginesim not ready: %w", ctx.Err())
+		return fmt.Errorf("%s not ready: %w", sim.Name(), ctx.Err())
 	}
 }
 

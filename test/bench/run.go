@@ -109,6 +109,16 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 		return nil, err
 	}
 	addrs := strings.Fields(string(data))
+	if o.Floor {
+		fig, err := floorFigure(ctx, o, sim, addrsFile)
+		if err != nil {
+			return nil, err
+		}
+		res.Created = o.Creates
+		res.Figures = append(res.Figures, fig)
+		fmt.Fprintln(out, fig)
+		return res, nil
+	}
 
 	mgr, base, pprofAddr, err := startManager(o, "file://"+addrsFile)
 	if err != nil {
