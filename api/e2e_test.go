@@ -45,35 +45,49 @@ func seedManager(t *testing.T) (string, *cluster.Cluster) {
 		t.Cleanup(e.Close)
 		addrs = append(addrs, e.Addr())
 	}
-	c, err := cluster.New(cluster.Config{
+	url, c := startManager(t, addrs, func(cfg *cluster.Config) {
+		cfg.RefreshMinInterval = 50 * time.Millisecond
+		cfg.RefreshMaxInterval = 200 * time.Millisecond
+		cfg.FailureRetry = 2
+		cfg.HeartbeatTimeout = 5 * time.Second
+	})
+	return strings.Replace(url, "http://", "tcp://", 1), c
+}
+
+// startManager runs a real cluster of the engines at addrs (tune adjusts
+// its configuration; may be nil), waits until every engine is healthy, and
+// serves the API over HTTP; it returns the API's http:// URL.
+func startManager(tb testing.TB, addrs []string, tune func(*cluster.Config)) (string, *cluster.Cluster) {
+	tb.Helper()
+	cfg := cluster.Config{
 		Scheduler: scheduler.New(scheduler.Config{Filters: filters.Default()}),
 		Dial: func(addr string) (cluster.Engine, error) {
 			return engine.Dial(addr, engine.Options{Timeout: 5 * time.Second})
 		},
-		RefreshMinInterval: 50 * time.Millisecond,
-		RefreshMaxInterval: 200 * time.Millisecond,
-		FailureRetry:       2,
-		HeartbeatTimeout:   5 * time.Second,
-		Rand:               rand.New(rand.NewSource(1)),
-		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(c.Stop)
+		Rand:   rand.New(rand.NewSource(1)),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	c, err := cluster.New(cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(c.Stop)
 	c.SetMembers(addrs)
-	require.Eventually(t, func() bool {
+	require.Eventually(tb, func() bool {
 		n := 0
 		for _, node := range c.Nodes() {
 			if node.State == scheduler.NodeHealthy {
 				n++
 			}
 		}
-		return n == len(machines)
-	}, 10*time.Second, 10*time.Millisecond)
+		return n == len(addrs)
+	}, 10*time.Second, 10*time.Millisecond, "every engine healthy")
 	s, err := api.New(api.Config{Cluster: api.FromCluster(c), Version: "e2e"})
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return strings.Replace(srv.URL, "http://", "tcp://", 1), c
+	tb.Cleanup(srv.Close)
+	return srv.URL, c
 }
 
 type dockerCLI struct {
