@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -250,20 +249,27 @@ func (q *queue) close() {
 // dedupe remembers recent events so that those an engine replays after a
 // reconnect (it resends everything at or after since) are applied once.
 type dedupe struct {
-	keys   map[string]int64
+	keys   map[dedupeKey]int64
 	newest int64
+}
+
+// dedupeKey tells events apart. A struct rather than the fields joined in
+// one string: building that string allocated on every event.
+type dedupeKey struct {
+	nano                              int64
+	typ, action, actor, status, oldID string
 }
 
 // dedupeWindow is how far behind the newest event keys are kept; replays
 // start at the newest event seen, so any margin above clock jitter works.
 const dedupeWindow = int64(10 * time.Second)
 
-func newDedupe() *dedupe { return &dedupe{keys: make(map[string]int64)} }
+func newDedupe() *dedupe { return &dedupe{keys: make(map[dedupeKey]int64)} }
 
 // add reports whether m is new, and remembers it.
 func (d *dedupe) add(m events.Message) bool {
 	t := eventNano(m)
-	key := strconv.FormatInt(t, 10) + "|" + string(m.Type) + "|" + string(m.Action) + "|" + m.Actor.ID + "|" + m.Status + "|" + m.ID
+	key := dedupeKey{nano: t, typ: string(m.Type), action: string(m.Action), actor: m.Actor.ID, status: m.Status, oldID: m.ID}
 	if _, ok := d.keys[key]; ok {
 		return false
 	}
