@@ -29,6 +29,11 @@ type eventDecoder struct {
 	std *stdjson.Decoder
 }
 
+// newEventDecoder reads events from r. It is not inlined, so the decoder
+// lives on the heap rather than in the frame of the stream's reader (see
+// Engine.readStream).
+//
+//go:noinline
 func newEventDecoder(r io.Reader) *eventDecoder {
 	return &eventDecoder{r: bufio.NewReaderSize(r, streamReadBuffer)}
 }
@@ -60,23 +65,31 @@ func (d *eventDecoder) decode(m *events.Message) error {
 			continue
 		}
 		*m = newMessage()
-		ok := json.Unmarshal(line, m) == nil
-		if ok {
+		if json.Unmarshal(line, m) == nil {
 			if cap(d.long) > maxKeptLine {
 				d.long = nil
 			}
 			return nil // a read error after the line comes with the next call
 		}
 		// Not exactly one value: encoding/json takes over from this line.
-		tail := io.Reader(d.r)
-		if err != nil {
-			tail = errReader{err}
-		}
-		d.std = stdjson.NewDecoder(io.MultiReader(bytes.NewReader(bytes.Clone(line)), tail))
-		d.long = nil
-		*m = newMessage()
-		return d.std.Decode(m)
+		return d.fallBack(line, err, m)
 	}
+}
+
+// fallBack hands the stream to encoding/json from line on (err ended the
+// line early). Out of decode, whose frame sits under every parked read of
+// the stream (see Engine.readStream).
+//
+//go:noinline
+func (d *eventDecoder) fallBack(line []byte, err error, m *events.Message) error {
+	tail := io.Reader(d.r)
+	if err != nil {
+		tail = errReader{err}
+	}
+	d.std = stdjson.NewDecoder(io.MultiReader(bytes.NewReader(bytes.Clone(line)), tail))
+	d.long = nil
+	*m = newMessage()
+	return d.std.Decode(m)
 }
 
 // readLine returns the next line, newline included when there is one; it
