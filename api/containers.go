@@ -114,6 +114,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	all := boolValue(r, "all") || limit > 0 || args.Contains("status") || args.Contains("exited")
+	s.busy()
 	cs, release := s.containers(!args.Contains("network"))
 	defer release()
 	// The cluster lists newest first already; sorting 30,000 Containers

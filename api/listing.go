@@ -3,11 +3,17 @@ package api
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	// segmentio's Marshal writes the same bytes as encoding/json's
+	// (FuzzSummaryEncodingLikeStd keeps checking) in about 30% less time
+	// (2.6 against 3.6 us a summary here): the first listing of 30,000
+	// containers, or the first after the cache was dropped, encodes every
+	// summary.
+	"github.com/segmentio/encoding/json"
 )
 
 // statusMarker stands in for Status while a summary is encoded for the
@@ -119,10 +125,13 @@ func encodeSummary(c *Container) *encodedSummary {
 	s := clusterSummary(*c)
 	s.Status = statusMarker
 	b, err := json.Marshal(s)
-	if err != nil || bytes.Count(b, quotedMarker) != 1 {
+	if err != nil {
 		return nil
 	}
 	i := bytes.Index(b, quotedMarker)
+	if i < 0 || bytes.Contains(b[i+len(quotedMarker):], quotedMarker) {
+		return nil
+	}
 	// Exactly sized: 30,000 of these stay in memory.
 	cut := make([]byte, 0, len(b)-len(quotedMarker))
 	cut = append(append(cut, b[:i]...), b[i+len(quotedMarker):]...)

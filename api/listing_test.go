@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -282,4 +284,62 @@ func (sc *summaryCache) size() int {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return len(sc.m)
+}
+
+// Every container listing tells Config.Busy it begins (cmd/swarm then
+// gives its collector room); a refused one does not, nor do other reads.
+func TestListingCallsBusy(t *testing.T) {
+	var calls atomic.Int32
+	s, err := New(Config{Cluster: psCluster(), Version: "test", Busy: func() { calls.Add(1) }})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, path := range []string{"/v1.41/containers/json?all=1", "/v1.41/containers/json", "/containers/json?filters=%7B%22status%22%3A%5B%22running%22%5D%7D"} {
+		before := calls.Load()
+		code, body := do(t, srv, http.MethodGet, path, "")
+		require.Equal(t, http.StatusOK, code, body)
+		assert.Equal(t, before+1, calls.Load(), path)
+	}
+	before := calls.Load()
+	code, _ := do(t, srv, http.MethodGet, "/v1.41/containers/json?filters=%7B%22status%22%3A%5B%22sleeping%22%5D%7D", "")
+	require.Equal(t, http.StatusBadRequest, code)
+	code, _ = do(t, srv, http.MethodGet, "/v1.41/info", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, before, calls.Load(), "a refused listing and /info")
+}
+
+// FuzzSummaryEncodingLikeStd checks that a summary encoded for the
+// listing cache (segmentio's Marshal, cut around the status, the status
+// spliced back in) is byte for byte what encoding/json writes for it,
+// whatever the strings hold: HTML characters, control bytes, invalid
+// UTF-8, U+2028.
+func FuzzSummaryEncodingLikeStd(f *testing.F) {
+	for _, s := range []string{"", "a<b>&c", "é\u2028\u2029x", "bad\xffutf", "\x00\x01\x1f\"\\/", "\ufffd", "日本", "\x7f", "Up 2 hours (healthy)"} {
+		f.Add(s, s, "Up 1 second")
+		f.Add("x", "y", s)
+	}
+	f.Fuzz(func(t *testing.T, s, label, status string) {
+		c := Container{
+			Node: Node{ID: "n1", Name: "node-" + s, IP: "10.0.0.1", State: scheduler.NodeHealthy},
+			Rev:  7,
+			Summary: container.Summary{
+				ID: s, Names: []string{"/" + s}, Image: s, ImageID: s, Command: s, Created: 5,
+				Labels: map[string]string{label: s, "z" + s: label}, State: "running", Status: status,
+				Ports:           []container.Port{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Type: s}},
+				NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{s: {IPAddress: s, Aliases: []string{label}}}},
+				Mounts:          []container.MountPoint{{Name: s, Destination: label}},
+			},
+		}
+		want, err := json.Marshal(clusterSummary(c))
+		require.NoError(t, err)
+		e := encodeSummary(&c)
+		if e == nil {
+			// Refused only when a string holds the cache's marker.
+			require.Contains(t, string(want), `\u0000swarm-status\u0000`)
+			return
+		}
+		got := appendJSONString(append([]byte(nil), e.json[:e.split]...), status)
+		got = append(got, e.json[e.split:]...)
+		assert.Equal(t, string(want), string(got))
+	})
 }

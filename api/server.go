@@ -44,6 +44,11 @@ type Config struct {
 	// attached exec and run, any `Upgrade: tcp`); one more is answered 503.
 	// 0 means DefaultMaxHijacked.
 	MaxHijacked int
+	// Busy, if not nil, is called as a request that allocates much
+	// begins (a container listing: some 60 MB at 30,000 containers when
+	// nothing is cached), so the process can give its garbage collector
+	// room before the garbage piles up. It must not block.
+	Busy func()
 }
 
 // Server is the manager's HTTP handler. It is safe for concurrent use.
@@ -57,6 +62,8 @@ type Server struct {
 	hijacks *hijackLimit
 	// summaries caches encoded container summaries for listings.
 	summaries summaryCache
+	// busy is Config.Busy, or a no-op.
+	busy func()
 	// eventWriteTimeout is defaultEventWriteTimeout; tests shorten it.
 	eventWriteTimeout time.Duration
 }
@@ -78,8 +85,12 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		maxBody: cfg.MaxBodyBytes,
 		hijacks: newHijackLimit(cfg.MaxHijacked),
+		busy:    cfg.Busy,
 
 		eventWriteTimeout: defaultEventWriteTimeout,
+	}
+	if s.busy == nil {
+		s.busy = func() {}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

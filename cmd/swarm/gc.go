@@ -66,14 +66,28 @@ type gcControl struct {
 }
 
 // quietGC checks every tick until ctx ends, switching between busyPercent
-// and quietGCPercent as described above.
-func quietGC(ctx context.Context, tick <-chan time.Time, read func() uint64, gc gcControl, busyPercent int, logger *slog.Logger) {
+// and quietGCPercent as described above. A receive from wake (a request
+// that allocates much is starting: a container listing) ends a quiet spell
+// at once instead of at the next check: the first listing of 30,000
+// containers after a quiet spell allocates some 60 MB, and at 10% growth
+// the collector ran over the whole cache again and again under it (it
+// took 0.55-0.8 s against 0.63-0.65 s at 50%).
+func quietGC(ctx context.Context, tick <-chan time.Time, wake <-chan struct{}, read func() uint64, gc gcControl, busyPercent int, logger *slog.Logger) {
 	prev := read()
 	quietFor, quiet := 0, false
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
+			quietFor = 0
+			if quiet {
+				quiet = false
+				gc.setPercent(busyPercent)
+				prev = read() // the next check counts from here
+				logger.Debug("busy request: garbage collection back to its default", "percent", busyPercent)
+			}
+			continue
 		case <-tick:
 		}
 		now := read()

@@ -70,7 +70,7 @@ func TestQuietGC(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		quietGC(ctx, tick, read, gc, 50, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		quietGC(ctx, tick, nil, read, gc, 50, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
 	for range steps {
 		tick <- time.Now()
@@ -85,4 +85,55 @@ func TestQuietGC(t *testing.T) {
 		fmt.Sprintf("check %d: release", second), // quietRelease checks later
 		"check 23: percent 50",                   // the burst before check 23
 	}, events)
+}
+
+// A wake (a listing begins) ends a quiet spell at once, without waiting
+// for a check; while busy it only restarts the count of quiet checks.
+func TestQuietGCWake(t *testing.T) {
+	percents := make(chan int, 8)
+	gc := gcControl{
+		setPercent: func(p int) int { percents <- p; return 0 },
+		release:    func() {},
+	}
+	read := func() uint64 { return 0 } // nothing allocated: every check is quiet
+	tick := make(chan time.Time)
+	wake := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		quietGC(ctx, tick, wake, read, gc, 50, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	defer func() { cancel(); <-done }()
+	next := func() int {
+		t.Helper()
+		select {
+		case p := <-percents:
+			return p
+		case <-time.After(5 * time.Second): // a hang guard, not a timing
+			t.Fatal("no change of the collector's setting")
+			return 0
+		}
+	}
+	for range quietAfter {
+		tick <- time.Now()
+	}
+	assert.Equal(t, quietGCPercent, next(), "quiet after quietAfter checks")
+	wake <- struct{}{}
+	assert.Equal(t, 50, next(), "a wake restores the busy setting without a check")
+	// Busy now: a wake in the middle of a quiet count starts it again.
+	for range quietAfter - 1 {
+		tick <- time.Now()
+	}
+	wake <- struct{}{}
+	for range quietAfter - 1 {
+		tick <- time.Now()
+	}
+	select {
+	case p := <-percents:
+		t.Fatalf("setting changed to %d before quietAfter quiet checks after the wake", p)
+	default:
+	}
+	tick <- time.Now()
+	assert.Equal(t, quietGCPercent, next(), "quiet again quietAfter checks after the last wake")
 }

@@ -39,12 +39,20 @@ func runManage(args []string, _, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var busy func() // nil: the collector keeps the user's GOGC
 	if percent := setGCDefault(os.Getenv, logger); os.Getenv("GOGC") == "" {
 		ticker := time.NewTicker(quietCheck)
 		defer ticker.Stop()
-		go quietGC(ctx, ticker.C, allocated, gcControl{setPercent: debug.SetGCPercent, release: debug.FreeOSMemory}, percent, logger)
+		wake := make(chan struct{}, 1)
+		busy = func() {
+			select {
+			case wake <- struct{}{}:
+			default: // a wake is already pending
+			}
+		}
+		go quietGC(ctx, ticker.C, wake, allocated, gcControl{setPercent: debug.SetGCPercent, release: debug.FreeOSMemory}, percent, logger)
 	}
-	if err := manage(ctx, cfg, logger); err != nil {
+	if err := manage(ctx, cfg, logger, busy); err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return exitUsage(stderr, err)
@@ -55,8 +63,9 @@ func runManage(args []string, _, stderr io.Writer) int {
 	return 0
 }
 
-// manage builds the manager from cfg and serves until ctx ends.
-func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
+// manage builds the manager from cfg and serves until ctx ends. busy, if
+// not nil, is called as a request that allocates much begins (api.Config).
+func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger, busy func()) error {
 	chain, err := filters.ByName(cfg.Filters)
 	if err != nil {
 		return usagef("--filter: %v", err)
@@ -125,7 +134,7 @@ func manage(ctx context.Context, cfg *manageConfig, logger *slog.Logger) error {
 	}
 	defer c.Stop()
 
-	handler, err := api.New(api.Config{Cluster: api.FromCluster(c), Version: version, Logger: logger, MaxHijacked: cfg.MaxHijacked})
+	handler, err := api.New(api.Config{Cluster: api.FromCluster(c), Version: version, Logger: logger, MaxHijacked: cfg.MaxHijacked, Busy: busy})
 	if err != nil {
 		return err
 	}

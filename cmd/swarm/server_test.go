@@ -53,7 +53,7 @@ func startManager(t *testing.T, cfg *manageConfig) (logs *logsink.Buffer, stop f
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- manage(ctx, cfg, logger) }()
+	go func() { done <- manage(ctx, cfg, logger, nil) }()
 	var once sync.Once
 	var err error
 	stop = func() error {
