@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+	sjson "github.com/segmentio/encoding/json"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -342,4 +344,38 @@ func FuzzSummaryEncodingLikeStd(f *testing.F) {
 		got = append(got, e.json[e.split:]...)
 		assert.Equal(t, string(want), string(got))
 	})
+}
+
+// BenchmarkEncodeSummary compares the two encoders on what the listing
+// cache encodes for a container it lacks: a container of the benchmark's
+// simulator (one published port, three labels, the default bridge) with
+// the status marker. encodeSummary uses segmentio's.
+func BenchmarkEncodeSummary(b *testing.B) {
+	c := Container{
+		Node: Node{ID: "n1", Name: "sim-0001", IP: "10.0.0.1", State: scheduler.NodeHealthy},
+		Rev:  1,
+		Summary: container.Summary{
+			ID: strings.Repeat("0123456789abcdef", 4), Names: []string{"/c0001"}, Image: "busybox:latest",
+			ImageID: "sha256:" + strings.Repeat("fedcba9876543210", 4), Command: "sleep 1000", Created: 1700000000,
+			Labels: map[string]string{"app": "app3", "tier": "front", "team": "t2"}, State: "running", Status: statusMarker,
+			Ports: []container.Port{{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 10004, Type: "tcp"}},
+			NetworkSettings: &container.NetworkSettingsSummary{Networks: map[string]*network.EndpointSettings{"bridge": {
+				NetworkID: strings.Repeat("ab", 32), EndpointID: strings.Repeat("cd", 32), Gateway: "172.17.0.1",
+				IPAddress: "172.17.0.5", IPPrefixLen: 16, MacAddress: "02:42:ac:11:00:05"}}},
+		},
+	}
+	s := clusterSummary(c)
+	for _, enc := range []struct {
+		name    string
+		marshal func(any) ([]byte, error)
+	}{{"segmentio", sjson.Marshal}, {"encoding-json", json.Marshal}} {
+		b.Run(enc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := enc.marshal(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
