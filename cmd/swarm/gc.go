@@ -70,8 +70,9 @@ type gcControl struct {
 // that allocates much is starting: a container listing) ends a quiet spell
 // at once instead of at the next check: the first listing of 30,000
 // containers after a quiet spell allocates some 60 MB, and at 10% growth
-// the collector ran over the whole cache again and again under it (it
-// took 0.55-0.8 s against 0.63-0.65 s at 50%).
+// the collector ran over the whole cache again and again under it (the
+// first listing after 20 s of rest took 0.94-1.07 s, 0.55-0.63 s with
+// the wake; docs/benchmarks.md, "Seventh pass").
 func quietGC(ctx context.Context, tick <-chan time.Time, wake <-chan struct{}, read func() uint64, gc gcControl, busyPercent int, logger *slog.Logger) {
 	prev := read()
 	quietFor, quiet := 0, false

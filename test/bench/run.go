@@ -219,8 +219,8 @@ func run(ctx context.Context, o options, out io.Writer) (*result, error) {
 	emit(figure{Name: "2. GET /containers/json?all=1 p50", Value: ms(p50), Unit: "ms", Target: "≤ 150", Met: ms(p50) <= 150,
 		Conditions: fmt.Sprintf("%s; %d sequential calls, %.1f MB body, p99 %.1f ms", scale, o.ListSamples, float64(len(body))/1e6, ms(percentile(lat, 99)))})
 	// The first call finds nothing in the API's listing cache and encodes
-	// every summary; after --settle the manager's collector is in its
-	// quiet setting as it begins, as after any quiet spell.
+	// every summary, as the first listing after a quiet spell does (the
+	// manager rested for --settle, then answered figure 3's calls).
 	emit(figure{Name: "2. first GET /containers/json?all=1", Value: ms(lat[0]), Unit: "ms", Target: "-", Met: true,
 		Conditions: fmt.Sprintf("%s; the first of figure 2's calls: nothing cached, every summary encoded; the manager rested %s after the sync, then figure 3 ran", scale, o.Settle)})
 	// A manager that is listed (docker ps, docker-gen) also holds every
