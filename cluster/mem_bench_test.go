@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
@@ -87,8 +89,25 @@ func inspectJSON(i int, unique bool) []byte {
 // each cached NetworkSettings and took ≈ 39 ms; building them from the
 // compact endpoints took ≈ 67 ms, hence lean listings.
 func BenchmarkContainersList(b *testing.B) {
+	c, i := listingCluster(b)
+	leanOrNot(b, func(b *testing.B, known func(uint64) bool) {
+		var buf []Container
+		b.ReportAllocs()
+		for b.Loop() {
+			buf = c.ContainersInto(buf, known)
+			if len(buf) != i {
+				b.Fatalf("listed %d of %d", len(buf), i)
+			}
+		}
+	})
+}
+
+// listingCluster is 1,000 nodes of 30 cached containers each, and how
+// many containers that is.
+func listingCluster(b *testing.B) (*Cluster, int) {
 	c := bareCluster(b, 1000)
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	i := 0
 	for _, n := range c.nodes {
 		for range 30 {
@@ -101,23 +120,58 @@ func BenchmarkContainersList(b *testing.B) {
 		}
 		c.putNodeLocked(n)
 	}
-	c.mu.Unlock()
+	return c, i
+}
+
+// BenchmarkListingLockWait is what listings cost everything else the
+// cluster does: while 30,000 containers are listed back to back, another
+// goroutine takes and releases the cluster's lock every 100 us, as a
+// create's placement or an event's application does, and the longest and
+// the 99th-percentile wait for it are reported.
+func BenchmarkListingLockWait(b *testing.B) {
+	c, _ := listingCluster(b)
+	leanOrNot(b, func(b *testing.B, known func(uint64) bool) {
+		stop := make(chan struct{})
+		waits := make(chan []time.Duration)
+		go func() {
+			var w []time.Duration
+			for {
+				select {
+				case <-stop:
+					waits <- w
+					return
+				default:
+				}
+				t0 := time.Now()
+				c.mu.Lock()
+				c.mu.Unlock()
+				w = append(w, time.Since(t0))
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+		var buf []Container
+		for b.Loop() {
+			buf = c.ContainersInto(buf, known)
+		}
+		close(stop)
+		w := <-waits
+		slices.Sort(w)
+		b.ReportMetric(float64(w[len(w)-1].Microseconds())/1000, "max-wait-ms")
+		b.ReportMetric(float64(w[len(w)*99/100].Microseconds())/1000, "p99-wait-ms")
+	})
+}
+
+// leanOrNot runs f as two sub-benchmarks: listing whole, and lean (the API
+// has every container's encoding cached, any listing after the first, so
+// none needs its networks built).
+func leanOrNot(b *testing.B, f func(b *testing.B, known func(uint64) bool)) {
 	for _, lean := range []bool{false, true} {
-		// lean: the API has every container's encoding cached (any
-		// listing after the first), so none needs its networks built.
 		b.Run(fmt.Sprintf("lean=%t", lean), func(b *testing.B) {
 			var known func(uint64) bool
 			if lean {
 				known = func(uint64) bool { return true }
 			}
-			var buf []Container
-			b.ReportAllocs()
-			for b.Loop() {
-				buf = c.ContainersInto(buf, known)
-				if len(buf) != i {
-					b.Fatalf("listed %d of %d", len(buf), i)
-				}
-			}
+			f(b, known)
 		})
 	}
 }

@@ -160,3 +160,60 @@ func TestContainersIntoLean(t *testing.T) {
 		assert.False(t, ct.Lean)
 	}
 }
+
+// Listings build their summaries after releasing the cluster's lock, from
+// entries that are replaced, never changed. Listing while entries are
+// stored, replaced, removed and their placement views rebuilt, every
+// listing must be a set of whole containers, each listed once; under
+// -race (go test -race ./cluster) no listing may read what a writer
+// writes.
+func TestListingWhileTheCacheChanges(t *testing.T) {
+	c := bareCluster(t, 3)
+	nodes := make([]*node, 0, 3)
+	for _, n := range c.nodes {
+		nodes = append(nodes, n)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rng := rand.New(rand.NewSource(11))
+		for range 2000 {
+			n := nodes[rng.Intn(len(nodes))]
+			name := fmt.Sprintf("c%d", rng.Intn(30))
+			c.mu.Lock()
+			if rng.Intn(4) == 0 {
+				c.deleteContainerLocked(n, "id-"+name)
+			} else {
+				state := []container.ContainerState{container.StateRunning, container.StateExited, container.StatePaused}[rng.Intn(3)]
+				e := fromInspect(inspectFixture(name, state, &container.Config{Image: "redis", Labels: map[string]string{"app": name}}, nil))
+				e.seq = c.nextSeq()
+				c.storeLocked(n, e)
+			}
+			c.putNodeLocked(n) // rebuilds placement views of stored entries
+			c.mu.Unlock()
+		}
+	}()
+	var buf []Container
+	evenKnown := func(rev uint64) bool { return rev%2 == 0 }
+	for listings := 0; ; listings++ {
+		select {
+		case <-done:
+			require.Positive(t, listings)
+			return
+		default:
+		}
+		known := evenKnown
+		if listings%2 == 1 {
+			known = nil
+		}
+		buf = c.ContainersInto(buf, known)
+		seen := map[string]bool{}
+		for _, x := range buf {
+			key := x.Node.Addr + " " + x.Summary.ID
+			require.False(t, seen[key], "listed twice: %s", key)
+			seen[key] = true
+			require.Equal(t, "id-"+strings.TrimPrefix(x.Summary.Names[0], "/"), x.Summary.ID, "a whole container")
+			require.Equal(t, x.Lean, x.Summary.NetworkSettings == nil)
+		}
+	}
+}
