@@ -185,7 +185,7 @@ func floorFigure(ctx context.Context, o options, sim *proc.Process, addrsFile st
 	if err != nil {
 		return figure{}, err
 	}
-	rate, err := createThroughput(ctx, fmt.Sprintf("http://127.0.0.1:%d", port), o.Clients, o.Creates)
+	rate, _, err := createThroughput(ctx, fmt.Sprintf("http://127.0.0.1:%d", port), o.Clients, o.Creates)
 	if err != nil {
 		return figure{}, fmt.Errorf("create+start through the null proxy: %w", err)
 	}

@@ -94,9 +94,10 @@ func runContainer(ctx context.Context, c *http.Client, base, name string, body [
 }
 
 // createThroughput runs total create+start pairs through the manager
-// from clients concurrent clients and returns containers per second.
-// Any failed create is an error: a fast wrong answer is no result.
-func createThroughput(ctx context.Context, base string, clients, total int) (float64, error) {
+// from clients concurrent clients and returns containers per second and
+// each pair's latency. Any failed create is an error: a fast wrong answer
+// is no result.
+func createThroughput(ctx context.Context, base string, clients, total int) (float64, []time.Duration, error) {
 	c := newClient(clients)
 	defer c.CloseIdleConnections()
 	var next atomic.Int64
@@ -104,6 +105,7 @@ func createThroughput(ctx context.Context, base string, clients, total int) (flo
 	var once sync.Once
 	var wg sync.WaitGroup
 	body := createBody("busybox:latest", []string{"sh"})
+	lat := make([]time.Duration, total) // each client writes its own slots
 	start := time.Now()
 	for range clients {
 		wg.Add(1)
@@ -115,19 +117,52 @@ func createThroughput(ctx context.Context, base string, clients, total int) (flo
 					return
 				}
 				name := fmt.Sprintf("bench-%06d", i)
+				t0 := time.Now()
 				if _, err := runContainer(ctx, c, base, name, body); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
+				lat[i] = time.Since(t0)
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
 	if firstErr != nil {
-		return 0, firstErr
+		return 0, nil, firstErr
 	}
-	return float64(total) / elapsed.Seconds(), nil
+	return float64(total) / elapsed.Seconds(), lat, nil
+}
+
+// listBackToBack lists every container through the manager, one listing
+// after another, until ctx ends (as docker-gen does on every event of a
+// busy cluster), and returns how many listings finished. A failed listing
+// other than by ctx's end is an error.
+func listBackToBack(ctx context.Context, base string) (int, error) {
+	c := newClient(1)
+	defer c.CloseIdleConnections()
+	n := 0
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+apiPrefix+"/containers/json?all=1", nil)
+		if err != nil {
+			return n, err
+		}
+		resp, err := c.Do(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		if ctx.Err() != nil {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("list containers: %w", err)
+		}
+		n++
+	}
 }
 
 // timeGets issues n sequential GETs of path and returns their latencies

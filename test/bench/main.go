@@ -35,11 +35,13 @@ type options struct {
 	Engines, PerEngine int
 	Latency            time.Duration
 	Clients, Creates   int
-	ListSamples        int
-	InfoSamples        int
-	Listeners, Events  int
-	Prefill            int
-	EventInterval      time.Duration
+	// Listers list every container back to back during figure 1.
+	Listers           int
+	ListSamples       int
+	InfoSamples       int
+	Listeners, Events int
+	Prefill           int
+	EventInterval     time.Duration
 	// Settle is how long the manager rests after the initial sync for the
 	// at-rest memory figure: RSS is sampled once a second from when the
 	// sync's connections idled out (10 s) to Settle.
@@ -109,6 +111,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.PerEngine, "containers", o.PerEngine, "pre-existing containers per engine (at least 2)")
 	fs.DurationVar(&o.Latency, "latency", o.Latency, "latency the simulator adds to every engine call")
 	fs.IntVar(&o.Clients, "clients", o.Clients, "concurrent clients for create+start")
+	fs.IntVar(&o.Listers, "listers", o.Listers, "clients listing every container back to back during create+start, as docker-gen does on every event (0: none)")
 	fs.IntVar(&o.Creates, "creates", o.Creates, "containers created and started through the manager")
 	fs.IntVar(&o.ListSamples, "list-samples", o.ListSamples, "timed GET /containers/json?all=1")
 	fs.IntVar(&o.InfoSamples, "info-samples", o.InfoSamples, "timed GET /info")
@@ -144,7 +147,7 @@ func (o options) validate() error {
 	}
 	for _, c := range []check{
 		{"--engines", o.Engines, 1, 20000}, {"--containers", o.PerEngine, 2, 10000},
-		{"--clients", o.Clients, 1, 4096}, {"--creates", o.Creates, 1, 1_000_000},
+		{"--clients", o.Clients, 1, 4096}, {"--listers", o.Listers, 0, 64}, {"--creates", o.Creates, 1, 1_000_000},
 		{"--list-samples", o.ListSamples, 1, 10000}, {"--info-samples", o.InfoSamples, 1, 100000},
 		{"--listeners", o.Listeners, 1, 10000}, {"--events", o.Events, 1, 1_000_000}, {"--prefill", o.Prefill, -1, 1_000_000},
 		{"--lab-runs", o.LabRuns, 1, 10000},
