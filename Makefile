@@ -23,9 +23,13 @@ demo-down:
 	$(DEMO) down
 
 # Every test: formatting, vet, unit tests, fuzz seed corpora and the
-# end-to-end suite on the real-engine lab (test/e2e brings it up and down).
+# end-to-end suite on the real-engine lab (test/e2e brings it up and down);
+# then the product's packages again under the race detector (-short: the
+# lab's tests ran above), where tests such as cluster's
+# TestListingWhileTheCacheChanges catch unsynchronised access.
 test: fmt vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -race -short -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /test/)
 
 unit: fmt vet
 	$(GO) test -count=1 -short ./...
