@@ -125,8 +125,9 @@ func (c *Cluster) Containers() []Container { return c.ContainersInto(nil, nil) }
 // doubled a listing's time. known is called without the cluster's lock.
 //
 // The lock is held only to pick the entries: a cached entry is never
-// changed once stored (new data replaces it whole), so the summaries are
-// built after it is released. Built under it, they held up every create
+// changed once stored (new data replaces it whole; only its placement
+// view is set later, under the lock, and summaryAt does not read it), so
+// the summaries are built after it is released. Built under it, they held up every create
 // and event for 20 ms (lean) to 60 ms (whole) per listing of 30,000
 // (BenchmarkContainersList), and docker-gen lists on every event.
 func (c *Cluster) ContainersInto(buf []Container, known func(rev uint64) bool) []Container {
