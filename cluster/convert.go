@@ -31,6 +31,13 @@ import (
 // it is read (summaryAt), network endpoints are a compact slice instead of
 // a map of pointers, and strings and label sets many containers share are
 // interned.
+//
+// Once stored in a node's cache an entry is never changed: new data
+// replaces it whole (stateEventsLocked copies it first). ContainersInto
+// builds summaries from stored entries without the lock, relying on this;
+// the one field set later, view, is written under the lock and not read
+// there. TestListingWhileTheCacheChanges catches a change in place under
+// -race.
 type entry struct {
 	// sched is what placement sees; Names holds the own name only (link
 	// aliases are added in view).
