@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/swarmlab/swarm/test/fakeengine"
@@ -33,7 +34,11 @@ func BenchmarkCreateStart(b *testing.B) {
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	b.Cleanup(client.CloseIdleConnections)
-	body := []byte(`{"Image":"busybox:latest","Cmd":["sh"],"Labels":{"bench":"1"},"HostConfig":{"NetworkMode":"default"}}`)
+	// What docker 28.2.2's CLI sends for `docker run -d -l bench=1 busybox:latest sh`.
+	body, err := os.ReadFile("../test/bench/testdata/docker-28.2.2-run-d.json")
+	if err != nil {
+		b.Fatal(err)
+	}
 	post := func(url string, body []byte, want int) []byte {
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {

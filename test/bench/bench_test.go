@@ -176,3 +176,13 @@ func TestLabEngines(t *testing.T) {
 	assert.Equal(t, []string{"10.77.0.11:2375", "10.77.0.12:2375"}, labEngines(env))
 	assert.Nil(t, labEngines([]byte("nothing\n")))
 }
+
+// TestCreateBodyIsTheCLIs holds figure 1's create body to the one docker
+// 28.2.2's CLI sent for `docker run -d --name bench1 -l bench=1
+// busybox:latest sh` (captured by a recording server), so that the
+// manager and the simulator decode what a user's CLI makes them decode.
+func TestCreateBodyIsTheCLIs(t *testing.T) {
+	captured, err := os.ReadFile("testdata/docker-28.2.2-run-d.json")
+	require.NoError(t, err)
+	require.JSONEq(t, string(captured), string(createBody("busybox:latest", []string{"sh"})))
+}
