@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -31,9 +32,16 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var body container.CreateRequest
-	if err := s.decodeBody(w, r, &body, true); err != nil {
+	// The body is kept as sent: the engine gets it rather than the SDK's
+	// encoding of what this build decoded (cluster.CreateRequest.Body).
+	raw, err := s.readBody(w, r)
+	if err != nil {
 		writeError(w, err)
+		return
+	}
+	var body container.CreateRequest
+	if err := json.Unmarshal(raw, &body); err != nil {
+		writeError(w, badRequest("malformed JSON body: %v", err))
 		return
 	}
 	if body.Config == nil || body.Config.Image == "" {
@@ -46,6 +54,9 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 		HostConfig:   body.HostConfig,
 		Networking:   body.NetworkingConfig,
 		RegistryAuth: r.Header.Get("X-Registry-Auth"),
+		Body:         raw,
+		APIVersion:   requestVersion(r),
+		Platform:     r.URL.Query().Get("platform"),
 	})
 	if errors.Is(err, ErrImageNotFound) {
 		// The engine's exact wording and status: the CLI pulls on 404

@@ -21,7 +21,7 @@ func TestCreateContainer(t *testing.T) {
 	f := psCluster()
 	srv := newServer(t, f)
 	body := `{"Image":"redis","Env":["constraint:model==high-memory"],"HostConfig":{"Links":["redis:redis"]}}`
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1.47/containers/create?name=cache", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1.47/containers/create?name=cache&platform=linux/amd64", strings.NewReader(body))
 	req.Header.Set("X-Registry-Auth", "secret-token")
 	resp, err := srv.Client().Do(req)
 	require.NoError(t, err)
@@ -37,6 +37,9 @@ func TestCreateContainer(t *testing.T) {
 	assert.Equal(t, []string{"constraint:model==high-memory"}, got.Config.Env)
 	assert.Equal(t, []string{"redis:redis"}, got.HostConfig.Links)
 	assert.Equal(t, "secret-token", got.RegistryAuth)
+	assert.Equal(t, body, string(got.Body), "the client's bytes, for the engine")
+	assert.Equal(t, "1.47", got.APIVersion)
+	assert.Equal(t, "linux/amd64", got.Platform)
 }
 
 func TestCreateContainerErrors(t *testing.T) {

@@ -6,11 +6,13 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -263,6 +265,22 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any, requi
 		return badRequest("malformed JSON body: %v", err)
 	}
 	return nil
+}
+
+// readBody reads a whole request body of at most Config.MaxBody bytes; an
+// empty one is an error that says a JSON object is wanted.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, fmt.Errorf("request body larger than %d bytes: %w", s.maxBody, err)
+	case err != nil:
+		return nil, badRequest("reading the request body: %v", err)
+	case len(bytes.TrimSpace(data)) == 0:
+		return nil, badRequest("request body is empty; send a JSON object")
+	}
+	return data, nil
 }
 
 // boolValue reads a query flag the way the engine does ("1", "true").

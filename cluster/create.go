@@ -25,6 +25,19 @@ type CreateRequest struct {
 	// RegistryAuth is the X-Registry-Auth header, used if the chosen node
 	// must pull the image. Never logged.
 	RegistryAuth string
+	// Body, when set, is the create body (JSON) Config, HostConfig and
+	// Networking were decoded from, as the client sent it. The engine is
+	// then sent these bytes, with Env and Labels replaced when placement
+	// expressions moved out of the environment, rather than the SDK's
+	// encoding of the decoded structs: fields this build's SDK does not
+	// know and fields the client left out reach the engine as the client
+	// meant them (classic Swarm dropped the fields its vendored client
+	// lacked, docker/swarm#908). It must decode, with encoding/json, to
+	// exactly Config, HostConfig and Networking.
+	Body []byte
+	// APIVersion is the API version the client spoke ("" for none), which
+	// Body is shaped for; Platform is its platform query parameter.
+	APIVersion, Platform string
 }
 
 // validName is the engine's rule for container names.
@@ -77,6 +90,11 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Conta
 	env, labels, err := scheduler.MoveExpressions(cfg.Env, cfg.Labels)
 	if err != nil {
 		return Container{}, fmt.Errorf("create container: %w", err)
+	}
+	if len(req.Body) > 0 && len(env) != len(cfg.Env) {
+		if req.Body, err = withEnvAndLabels(req.Body, env, labels); err != nil {
+			return Container{}, errorf(ErrInvalidRequest, "create container: %v", err)
+		}
 	}
 	cfg.Env, cfg.Labels = env, labels
 	sreq := toRequest(name, &cfg, host)
@@ -202,15 +220,23 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		}
 	}
 	cctx, cancel := c.callCtx(ctx)
-	id, _, err := n.eng.CreateContainer(cctx, res.name, cfg, host, req.Networking)
+	var id string
+	var err error
+	if len(req.Body) > 0 {
+		id, _, err = n.eng.CreateContainerBody(cctx, req.APIVersion, res.name, req.Platform, req.Body)
+	} else {
+		id, _, err = n.eng.CreateContainer(cctx, res.name, cfg, host, req.Networking)
+	}
 	cancel()
 	if err != nil {
 		c.unreserve(res)
 		if isEngineFailure(err) {
 			c.failNode(n, err)
 		}
-		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
+		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "no such image") {
 			// The cache said the node had it; it was removed meanwhile.
+			// (Other refusals about the image, such as one for another
+			// platform than asked, pass through with the engine's words.)
 			c.resync(n)
 			return Container{}, errorf(ErrImageNotFound, "No such image: %s (on %s)", cfg.Image, nodeName)
 		}

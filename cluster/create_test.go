@@ -2,13 +2,17 @@ package cluster_test
 
 import (
 	"context"
+	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/swarmlab/swarm/cluster"
+	"github.com/swarmlab/swarm/cluster/engine"
 	"github.com/swarmlab/swarm/test/fakeengine"
 )
 
@@ -91,4 +95,74 @@ func TestCreateStoresTheRequestAndInspectsLater(t *testing.T) {
 		return err == nil && got.Summary.Command != ""
 	}, 5*time.Second, 10*time.Millisecond, "the later inspect fills in the command")
 	assert.Equal(t, before+1, inspects())
+}
+
+// bodyEngine records the create bodies an engine is sent.
+type bodyEngine struct {
+	cluster.Engine
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (b *bodyEngine) CreateContainerBody(ctx context.Context, version, name, platform string, body []byte) (string, []string, error) {
+	b.mu.Lock()
+	b.bodies = append(b.bodies, string(body))
+	b.mu.Unlock()
+	return b.Engine.CreateContainerBody(ctx, version, name, platform, body)
+}
+
+// A create that carries the client's body sends the engine those bytes:
+// untouched when placement took nothing from the environment, and with
+// only Env and Labels replaced when a constraint moved into the labels.
+// Placement still reads the decoded request (the constraint holds).
+func TestCreateSendsTheClientsBody(t *testing.T) {
+	var mu sync.Mutex
+	recorders := map[string]*bodyEngine{}
+	l := newLab(t, labOptions{nodes: 2, cluster: func(cfg *cluster.Config) {
+		dial := cfg.Dial
+		cfg.Dial = func(addr string) (cluster.Engine, error) {
+			e, err := dial(addr)
+			if err != nil {
+				return nil, err
+			}
+			b := &bodyEngine{Engine: e}
+			mu.Lock()
+			recorders[addr] = b
+			mu.Unlock()
+			return b, nil
+		}
+	}})
+	ctx := context.Background()
+	create := func(name, body string) (cluster.Container, string) {
+		t.Helper()
+		var req container.CreateRequest
+		require.NoError(t, json.Unmarshal([]byte(body), &req))
+		c, err := l.c.CreateContainer(ctx, cluster.CreateRequest{Name: name, Config: req.Config,
+			HostConfig: req.HostConfig, Networking: req.NetworkingConfig, Body: []byte(body), APIVersion: "1.41"})
+		require.NoError(t, err)
+		mu.Lock()
+		b := recorders[c.Node.Addr]
+		mu.Unlock()
+		require.NotNil(t, b)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		require.NotEmpty(t, b.bodies)
+		return c, b.bodies[len(b.bodies)-1]
+	}
+
+	plain := `{"Image":"busybox","Env":["A=1"],"FieldFromTheFuture":[1],"HostConfig":{"NetworkMode":"default"}}`
+	_, sent := create("plain", plain)
+	assert.Equal(t, plain, sent, "nothing moved: the client's bytes")
+
+	c, sent := create("placed", `{"Image":"busybox","Env":["constraint:zone==z1","A=1"],"FieldFromTheFuture":[1],"Labels":{"app":"web"}}`)
+	assert.Equal(t, "node1", c.Node.Name, "the constraint placed it")
+	assert.Equal(t, `{"Image":"busybox","FieldFromTheFuture":[1],"Env":["A=1"],`+
+		`"Labels":{"app":"web","com.docker.swarm.constraints":"[\"zone==z1\"]"}}`, sent)
+	e, err := engine.Dial(c.Node.Addr, engine.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	defer e.Close()
+	inspected, err := e.InspectContainer(ctx, c.Summary.ID)
+	require.NoError(t, err)
+	assert.Equal(t, `["zone==z1"]`, inspected.Config.Labels["com.docker.swarm.constraints"], "the engine has the moved constraint")
+	assert.Equal(t, "web", inspected.Config.Labels["app"])
 }

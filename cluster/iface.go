@@ -56,6 +56,9 @@ type Watcher interface {
 // Writer changes containers on an engine.
 type Writer interface {
 	CreateContainer(ctx context.Context, name string, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig) (id string, warnings []string, err error)
+	// CreateContainerBody creates a container from a client's create body
+	// (JSON) spoken at API version (see CreateRequest.Body).
+	CreateContainerBody(ctx context.Context, version, name, platform string, body []byte) (id string, warnings []string, err error)
 	PullImage(ctx context.Context, ref, registryAuth string) error
 	RemoveContainer(ctx context.Context, id string, force, volumes bool) error
 	RenameContainer(ctx context.Context, id, name string) error

@@ -16,6 +16,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -35,6 +36,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -335,6 +337,65 @@ func (e *Engine) CreateContainer(ctx context.Context, name string, cfg *containe
 		return "", nil, fmt.Errorf("create container on %s: %w", e.addr, err)
 	}
 	return resp.ID, resp.Warnings, nil
+}
+
+// CreateContainerBody creates a container from a create body as a client
+// sent it (JSON, possibly edited), unlike CreateContainer, which encodes
+// the SDK's structs: so fields this build's SDK does not know, and fields
+// the client left out, reach the engine as the client meant them. version
+// is the API version the client spoke ("" for none): the body is shaped
+// for it, so the engine is asked at it, or at the negotiated version when
+// that is lower (as a forwarded call is). platform is the create's
+// platform query parameter ("" for none).
+func (e *Engine) CreateContainerBody(ctx context.Context, version, name, platform string, body []byte) (string, []string, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	id, warnings, err := e.createBody(ctx, version, name, platform, body)
+	if err != nil {
+		return "", nil, fmt.Errorf("create container on %s: %w", e.addr, err)
+	}
+	return id, warnings, nil
+}
+
+func (e *Engine) createBody(ctx context.Context, version, name, platform string, body []byte) (string, []string, error) {
+	if err := e.negotiate(ctx); err != nil {
+		return "", nil, err
+	}
+	if v := e.cli.ClientVersion(); version == "" || versions.LessThan(v, version) {
+		version = v
+	}
+	q := url.Values{}
+	if name != "" {
+		q.Set("name", name)
+	}
+	if platform != "" {
+		q.Set("platform", platform)
+	}
+	u := e.url + "/v" + version + "/containers/create"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return "", nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return "", nil, answerError(resp)
+	}
+	var created container.CreateResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&created); err != nil {
+		return "", nil, fmt.Errorf("decode create answer: %w", err)
+	}
+	if created.ID == "" {
+		return "", nil, errors.New("the create answer names no container ID")
+	}
+	return created.ID, created.Warnings, nil
 }
 
 // PullImage pulls ref with the base64 X-Registry-Auth value auth (may be

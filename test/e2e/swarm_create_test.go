@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,4 +126,61 @@ func TestHealthVerdictSeenThroughManager(t *testing.T) {
 		"unhealthy once its check fails; status %q", status())
 	assert.Contains(t, byHealth("unhealthy"), "(unhealthy)", "found by the health filter")
 	assert.Empty(t, byHealth("healthy"), "no longer healthy")
+}
+
+// Every `docker run` option reaches the engine through the manager exactly as it does
+// straight to that engine: the manager sends the engine the CLI's own create body, with only
+// the placement expressions taken out of the environment (classic Swarm re-encoded the body
+// with its vendored client and lost every field that client lacked, docker/swarm#908).
+func TestRunOptionsReachTheEngineAsSent(t *testing.T) {
+	lab, m := NeedManager(t)
+	host := m.Host()
+	eng := lab.Engines[0]
+	name := UniqueName(t, "opts")
+	RemoveOnCleanup(t, host, name)
+	RemoveOnCleanup(t, eng.Host(), name+"-direct")
+	opts := []string{"--cap-add", "NET_ADMIN", "--cap-drop", "MKNOD", "--read-only", "--init",
+		"--memory", "64m", "--cpus", "0.5", "--pids-limit", "50", "--oom-score-adj", "100",
+		"--ulimit", "nofile=1024:2048", "--dns", "10.0.0.53", "--dns-search", "lab.example", "--add-host", "db:10.0.0.7",
+		"--tmpfs", "/run:size=1m", "--shm-size", "32m", "--restart", "on-failure:3", "--hostname", "h1",
+		"--user", "nobody", "--workdir", "/tmp", "-l", "x=y", "-e", "A=1", "--security-opt", "no-new-privileges",
+		"--health-cmd", "true", "--health-interval", "5s", "--stop-signal", "SIGUSR1", "--stop-timeout", "7",
+		"--expose", "8080", "-p", "127.0.0.1::9090", "--log-opt", "max-size=1m", "--entrypoint", "sleep", "busybox", "300"}
+	run := func(target string, extra ...string) {
+		Docker(t, target, append(append([]string{"run", "-d"}, extra...), opts...)...)
+	}
+	run(host, "--name", name, "-e", "constraint:node=="+eng.Name)
+	run(eng.Host(), "--name", name+"-direct")
+
+	inspect := func(ref, what string) map[string]any {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(Docker(t, eng.Host(), "inspect", "--format", "{{json ."+what+"}}", ref)), &v))
+		return v
+	}
+	through, direct := inspect(name, "Config"), inspect(name+"-direct", "Config")
+	labels, _ := through["Labels"].(map[string]any)
+	require.NotNil(t, labels, "config %v", through)
+	assert.Equal(t, `["node==`+eng.Name+`"]`, labels["com.docker.swarm.constraints"], "the constraint moved into a label")
+	delete(labels, "com.docker.swarm.constraints")
+	assert.Equal(t, direct, through, "the container's config")
+	assert.Equal(t, inspect(name+"-direct", "HostConfig"), inspect(name, "HostConfig"), "the container's host config")
+}
+
+// `docker run --platform` reaches the engine: asked for a platform that no node's image is
+// for, the run fails with the engine's own words, as it does straight to an engine, rather
+// than starting a container of another platform (the manager once dropped the parameter).
+func TestRunPlatformReachesTheEngine(t *testing.T) {
+	_, m := NeedManager(t)
+	host := m.Host()
+	name := UniqueName(t, "platform")
+	RemoveOnCleanup(t, host, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := RunDocker(ctx, host, "run", "-d", "--name", name, "--platform", "linux/arm64", "busybox", "true")
+	require.Error(t, res.Err, "%s", res)
+	assert.Contains(t, res.Stderr, "does not match the specified platform: wanted linux/arm64", "%s", res)
+	assert.Empty(t, strings.TrimSpace(Docker(t, host, "ps", "-aq", "--filter", "name="+name)), "no container was made")
+
+	Docker(t, host, "run", "-d", "--name", name, "--platform", "linux/amd64", "busybox", "true")
+	assert.NotEmpty(t, strings.TrimSpace(Docker(t, host, "ps", "-aq", "--filter", "name="+name)), "the engines' own platform runs")
 }
