@@ -214,7 +214,7 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequest, cfg *container.Config, host *container.HostConfig, hasImage bool) (Container, error) {
 	n, nodeName := res.n, res.nodeName
 	if !hasImage {
-		if err := n.eng.PullImage(ctx, cfg.Image, req.RegistryAuth); err != nil {
+		if err := n.eng.PullImage(ctx, cfg.Image, req.RegistryAuth, req.Platform); err != nil {
 			c.unreserve(res)
 			return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
 		}

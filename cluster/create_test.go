@@ -34,8 +34,9 @@ func TestCreatePrefersNodesWithTheImage(t *testing.T) {
 	}
 }
 
+// The pull is for the create's platform.
 func TestCreatePullsOnChosenNodeWithoutTheImage(t *testing.T) {
-	l := newLab(t, labOptions{nodes: 2, engine: func(i int, o *fakeengine.Options) {
+	l, recorder := recordingLab(t, labOptions{nodes: 2, engine: func(i int, o *fakeengine.Options) {
 		o.Images = []string{"busybox"}
 		if i == 0 {
 			o.Images = append(o.Images, "redis:7")
@@ -44,11 +45,16 @@ func TestCreatePullsOnChosenNodeWithoutTheImage(t *testing.T) {
 	req := run("", "redis:7")
 	req.Config.Env = []string{"constraint:node==node1"}
 	req.RegistryAuth = "e30="
+	req.Platform = "linux/amd64"
 	c, err := l.c.CreateContainer(context.Background(), req)
 	require.NoError(t, err)
 	assert.Equal(t, "node1", c.Node.Name)
 	assert.Equal(t, 1, l.engines[1].Calls("POST /images/create"))
 	assert.Zero(t, l.engines[0].Calls("POST /images/create"))
+	b := recorder(c.Node.Addr)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	assert.Equal(t, []string{"linux/amd64"}, b.pulls, "pulled for the create's platform")
 }
 
 func TestCreateRetriesOnAnotherNode(t *testing.T) {
@@ -97,11 +103,20 @@ func TestCreateStoresTheRequestAndInspectsLater(t *testing.T) {
 	assert.Equal(t, before+1, inspects())
 }
 
-// bodyEngine records the create bodies an engine is sent.
+// bodyEngine records the create bodies an engine is sent, and the
+// platforms of its pulls.
 type bodyEngine struct {
 	cluster.Engine
 	mu     sync.Mutex
 	bodies []string
+	pulls  []string
+}
+
+func (b *bodyEngine) PullImage(ctx context.Context, ref, auth, platform string) error {
+	b.mu.Lock()
+	b.pulls = append(b.pulls, platform)
+	b.mu.Unlock()
+	return b.Engine.PullImage(ctx, ref, auth, platform)
 }
 
 func (b *bodyEngine) CreateContainerBody(ctx context.Context, version, name, platform string, body []byte) (string, []string, error) {
@@ -115,10 +130,11 @@ func (b *bodyEngine) CreateContainerBody(ctx context.Context, version, name, pla
 // untouched when placement took nothing from the environment, and with
 // only Env and Labels replaced when a constraint moved into the labels.
 // Placement still reads the decoded request (the constraint holds).
-func TestCreateSendsTheClientsBody(t *testing.T) {
+// recordingLab is a lab whose engines are bodyEngines, by address.
+func recordingLab(t *testing.T, o labOptions) (*lab, func(addr string) *bodyEngine) {
 	var mu sync.Mutex
 	recorders := map[string]*bodyEngine{}
-	l := newLab(t, labOptions{nodes: 2, cluster: func(cfg *cluster.Config) {
+	o.cluster = func(cfg *cluster.Config) {
 		dial := cfg.Dial
 		cfg.Dial = func(addr string) (cluster.Engine, error) {
 			e, err := dial(addr)
@@ -131,7 +147,17 @@ func TestCreateSendsTheClientsBody(t *testing.T) {
 			mu.Unlock()
 			return b, nil
 		}
-	}})
+	}
+	l := newLab(t, o)
+	return l, func(addr string) *bodyEngine {
+		mu.Lock()
+		defer mu.Unlock()
+		return recorders[addr]
+	}
+}
+
+func TestCreateSendsTheClientsBody(t *testing.T) {
+	l, recorder := recordingLab(t, labOptions{nodes: 2})
 	ctx := context.Background()
 	create := func(name, body string) (cluster.Container, string) {
 		t.Helper()
@@ -140,9 +166,7 @@ func TestCreateSendsTheClientsBody(t *testing.T) {
 		c, err := l.c.CreateContainer(ctx, cluster.CreateRequest{Name: name, Config: req.Config,
 			HostConfig: req.HostConfig, Networking: req.NetworkingConfig, Body: []byte(body), APIVersion: "1.41"})
 		require.NoError(t, err)
-		mu.Lock()
-		b := recorders[c.Node.Addr]
-		mu.Unlock()
+		b := recorder(c.Node.Addr)
 		require.NotNil(t, b)
 		b.mu.Lock()
 		defer b.mu.Unlock()

@@ -59,7 +59,8 @@ type Writer interface {
 	// CreateContainerBody creates a container from a client's create body
 	// (JSON) spoken at API version (see CreateRequest.Body).
 	CreateContainerBody(ctx context.Context, version, name, platform string, body []byte) (id string, warnings []string, err error)
-	PullImage(ctx context.Context, ref, registryAuth string) error
+	// PullImage pulls ref for platform ("" for the engine's own).
+	PullImage(ctx context.Context, ref, registryAuth, platform string) error
 	RemoveContainer(ctx context.Context, id string, force, volumes bool) error
 	RenameContainer(ctx context.Context, id, name string) error
 }

@@ -21,12 +21,13 @@ import (
 )
 
 // createRecorder is a fake engine behind a server that keeps the last
-// create request it passed on.
+// container create and the last image create (pull) it passed on.
 type createRecorder struct {
-	mu    sync.Mutex
-	path  string
-	query url.Values
-	body  []byte
+	mu        sync.Mutex
+	path      string
+	query     url.Values
+	body      []byte
+	pullQuery url.Values
 }
 
 func (c *createRecorder) last() (string, url.Values, []byte) {
@@ -40,6 +41,11 @@ func recordCreates(t *testing.T, o fakeengine.Options) (*createRecorder, *engine
 	fe := fakeengine.New(o)
 	rec := &createRecorder{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/images/create") {
+			rec.mu.Lock()
+			rec.pullQuery = r.URL.Query()
+			rec.mu.Unlock()
+		}
 		if strings.HasSuffix(r.URL.Path, "/containers/create") {
 			body, err := io.ReadAll(r.Body)
 			if err != nil {
@@ -94,4 +100,24 @@ func TestCreateContainerBodySendsTheClientsBytes(t *testing.T) {
 	_, _, err = e.CreateContainerBody(ctx, "1.41", "", "", []byte(`{"Image":"nosuchimage"}`))
 	require.Error(t, err)
 	assert.True(t, cerrdefs.IsNotFound(err), "a missing image is not found: %v", err)
+}
+
+// The pull before a create on a node that lacks the image asks for the
+// create's platform, so the create then finds the image it needs.
+func TestPullImageAsksForThePlatform(t *testing.T) {
+	rec, e := recordCreates(t, fakeengine.Options{})
+	ctx := context.Background()
+	require.NoError(t, e.PullImage(ctx, "busybox:latest", "", "linux/arm64"))
+	rec.mu.Lock()
+	q := rec.pullQuery
+	rec.mu.Unlock()
+	require.NotNil(t, q, "a pull reached the engine")
+	assert.Equal(t, "docker.io/library/busybox", q.Get("fromImage"))
+	assert.Equal(t, "linux/arm64", q.Get("platform"))
+
+	require.NoError(t, e.PullImage(ctx, "busybox:latest", "", ""))
+	rec.mu.Lock()
+	q = rec.pullQuery
+	rec.mu.Unlock()
+	assert.False(t, q.Has("platform"), "no platform asked, none sent: %v", q)
 }

@@ -399,8 +399,9 @@ func (e *Engine) createBody(ctx context.Context, version, name, platform string,
 }
 
 // PullImage pulls ref with the base64 X-Registry-Auth value auth (may be
-// "") and waits until the pull finishes.
-func (e *Engine) PullImage(ctx context.Context, ref, auth string) error {
+// "") for platform ("os/arch[/variant]"; "" for the engine's own) and
+// waits until the pull finishes.
+func (e *Engine) PullImage(ctx context.Context, ref, auth, platform string) error {
 	// The ping is a call like any other; only the pull itself may take
 	// PullTimeout.
 	cctx, cancel := e.call(ctx)
@@ -411,7 +412,7 @@ func (e *Engine) PullImage(ctx context.Context, ref, auth string) error {
 	}
 	ctx, cancel = context.WithTimeout(ctx, e.opts.PullTimeout)
 	defer cancel()
-	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth, Platform: platform})
 	if err != nil {
 		return fmt.Errorf("pull %s on %s: %w", ref, e.addr, err)
 	}

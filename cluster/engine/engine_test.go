@@ -103,8 +103,8 @@ func TestErrorsNameTheEngine(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), fe.Addr())
 
-	require.NoError(t, e.PullImage(ctx, "busybox", ""))
-	err = e.PullImage(ctx, "no/such-image", "")
+	require.NoError(t, e.PullImage(ctx, "busybox", "", ""))
+	err = e.PullImage(ctx, "no/such-image", "", "")
 	require.Error(t, err, "a pull the registry refuses is an error even if the HTTP call succeeded")
 	assert.Contains(t, err.Error(), fe.Addr())
 
