@@ -216,7 +216,7 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	if !hasImage {
 		if err := n.eng.PullImage(ctx, cfg.Image, req.RegistryAuth, req.Platform); err != nil {
 			c.unreserve(res)
-			return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
+			return Container{}, fmt.Errorf("node %s: %w", nodeName, err)
 		}
 	}
 	cctx, cancel := c.callCtx(ctx)
@@ -243,9 +243,9 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		if cerrdefs.IsConflict(err) {
 			// Someone took the name on that engine directly, unseen yet.
 			c.resync(n)
-			return Container{}, fmt.Errorf("create container on %s: %w: %w", nodeName, ErrNameConflict, err)
+			return Container{}, fmt.Errorf("node %s: %w: %w", nodeName, ErrNameConflict, err)
 		}
-		return Container{}, fmt.Errorf("create container on %s: %w", nodeName, err)
+		return Container{}, fmt.Errorf("node %s: %w", nodeName, err)
 	}
 	// No inspect here: the request says everything placement needs (name,
 	// labels, ports, resources, image), and a `docker run` inspects the

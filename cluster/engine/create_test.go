@@ -94,6 +94,7 @@ func TestCreateContainerBodySendsTheClientsBytes(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, cerrdefs.IsConflict(err), "a taken name is a conflict, as through the SDK: %v", err)
 	assert.Contains(t, err.Error(), "is already in use")
+	assert.True(t, strings.HasSuffix(err.Error(), "to be able to reuse that name."), "the engine's words, nothing after them: %v", err)
 	_, query, _ := rec.last()
 	assert.False(t, query.Has("platform"), "no platform asked, none sent")
 

@@ -189,10 +189,20 @@ func answerError(resp *http.Response) error {
 		msg.Message = http.StatusText(resp.StatusCode)
 	}
 	if kind := statusKind(resp.StatusCode); kind != nil {
-		return fmt.Errorf("%s: %w", msg.Message, kind)
+		return &answer{msg: msg.Message, kind: kind}
 	}
 	return fmt.Errorf("engine answered %s: %s", resp.Status, msg.Message)
 }
+
+// answer is an engine's refusal: its words alone (the docker CLI shows
+// them to the user, so no "not found" trails them), of its kind.
+type answer struct {
+	msg  string
+	kind error
+}
+
+func (a *answer) Error() string { return a.msg }
+func (a *answer) Unwrap() error { return a.kind }
 
 // statusKind classifies an engine's error status as the SDK does, so that
 // callers tell answers (no such container, conflict...) from failures.
