@@ -20,6 +20,7 @@ type (
 	Event         = cluster.Event
 	Endpoint      = cluster.Endpoint
 	CreateRequest = cluster.CreateRequest
+	Created       = cluster.Created
 )
 
 // healthy reports whether a node may serve requests and take containers.
@@ -41,7 +42,7 @@ type Inventory interface {
 // ContainerWriter changes containers through the cluster so the cache
 // stays right (names reserved cluster-wide, read-your-writes).
 type ContainerWriter interface {
-	CreateContainer(ctx context.Context, req CreateRequest) (Container, error)
+	CreateContainer(ctx context.Context, req CreateRequest) (Created, error)
 	RenameContainer(ctx context.Context, ref, newName string) error
 	RemoveContainer(ctx context.Context, ref string, force, volumes bool) error
 }

@@ -69,7 +69,11 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.Summary.ID, Warnings: []string{}})
+	warnings := c.Warnings
+	if warnings == nil {
+		warnings = []string{} // as engines answer
+	}
+	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: c.Summary.ID, Warnings: warnings})
 }
 
 func (s *Server) renameContainer(w http.ResponseWriter, r *http.Request) {

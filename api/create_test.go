@@ -19,6 +19,7 @@ import (
 
 func TestCreateContainer(t *testing.T) {
 	f := psCluster()
+	f.createWarnings = []string{"Your kernel does not support swap limit capabilities."}
 	srv := newServer(t, f)
 	body := `{"Image":"redis","Env":["constraint:model==high-memory"],"HostConfig":{"Links":["redis:redis"]}}`
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1.47/containers/create?name=cache&platform=linux/amd64", strings.NewReader(body))
@@ -30,6 +31,7 @@ func TestCreateContainer(t *testing.T) {
 	var created container.CreateResponse
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&created))
 	assert.Len(t, created.ID, 64)
+	assert.Equal(t, f.createWarnings, created.Warnings, "the engine's warnings, which docker run prints")
 	require.Len(t, f.created, 1)
 	got := f.created[0]
 	assert.Equal(t, "cache", got.Name)

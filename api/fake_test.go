@@ -31,14 +31,16 @@ type fakeCluster struct {
 	info       Info
 	endpoints  map[string]Endpoint
 	createErr  error
-	created    []CreateRequest
-	renamed    []string
-	removed    []string
-	refreshed  []string
-	history    []Event
-	live       chan *Event
-	subs       int
-	closedSubs int
+	// createWarnings are the engine warnings each create reports.
+	createWarnings []string
+	created        []CreateRequest
+	renamed        []string
+	removed        []string
+	refreshed      []string
+	history        []Event
+	live           chan *Event
+	subs           int
+	closedSubs     int
 }
 
 func (f *fakeCluster) Nodes() []Node {
@@ -109,16 +111,16 @@ func (f *fakeCluster) Info() Info {
 	return info
 }
 
-func (f *fakeCluster) CreateContainer(_ context.Context, req CreateRequest) (Container, error) {
+func (f *fakeCluster) CreateContainer(_ context.Context, req CreateRequest) (Created, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, req)
 	if f.createErr != nil {
-		return Container{}, f.createErr
+		return Created{}, f.createErr
 	}
 	c := Container{Node: f.nodes[0], Summary: container.Summary{ID: fmt.Sprintf("%064d", len(f.created)), Names: []string{"/" + req.Name}, Image: req.Config.Image, State: "created"}}
 	f.containers = append(f.containers, c)
-	return c, nil
+	return Created{Container: c, Warnings: f.createWarnings}, nil
 }
 
 func (f *fakeCluster) RenameContainer(_ context.Context, ref, newName string) error {

@@ -40,6 +40,13 @@ type CreateRequest struct {
 	APIVersion, Platform string
 }
 
+// Created is the container a CreateContainer made, with the engine's
+// warnings about it, which `docker run` prints.
+type Created struct {
+	Container
+	Warnings []string
+}
+
 // validName is the engine's rule for container names.
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
@@ -71,13 +78,13 @@ func (res *reservation) settleLocked() {
 // new container (or no trace of the attempt). Errors: *scheduler.ExprError
 // or ErrInvalidRequest (400), ErrNameConflict (409), *NoFitError (500),
 // ErrImageNotFound (404), engine errors wrapped with the node name.
-func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Container, error) {
+func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Created, error) {
 	if req.Config == nil {
-		return Container{}, errorf(ErrInvalidRequest, "create container: the request has no container config")
+		return Created{}, errorf(ErrInvalidRequest, "create container: the request has no container config")
 	}
 	name := strings.TrimPrefix(req.Name, "/")
 	if name != "" && !validName.MatchString(name) {
-		return Container{}, errorf(ErrInvalidRequest, "create container: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
+		return Created{}, errorf(ErrInvalidRequest, "create container: invalid name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
 	}
 	cfg := *req.Config
 	// One copy of the host config (1.5 KB, was two): the SDK adjusts it
@@ -89,32 +96,32 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Conta
 	host := &hc
 	env, labels, err := scheduler.MoveExpressions(cfg.Env, cfg.Labels)
 	if err != nil {
-		return Container{}, fmt.Errorf("create container: %w", err)
+		return Created{}, fmt.Errorf("create container: %w", err)
 	}
 	if len(req.Body) > 0 && len(env) != len(cfg.Env) {
 		if req.Body, err = withEnvAndLabels(req.Body, env, labels); err != nil {
-			return Container{}, errorf(ErrInvalidRequest, "create container: %v", err)
+			return Created{}, errorf(ErrInvalidRequest, "create container: %v", err)
 		}
 	}
 	cfg.Env, cfg.Labels = env, labels
 	sreq := toRequest(name, &cfg, host)
 	sreq.Image = normalizeImage(cfg.Image)
 	if sreq.Image == "" {
-		return Container{}, errorf(ErrInvalidRequest, "create container: no image given")
+		return Created{}, errorf(ErrInvalidRequest, "create container: no image given")
 	}
 
 	var excluded []string
 	for attempt := 0; ; attempt++ {
 		res, hasImage, err := c.reserve(sreq, excluded)
 		if err != nil {
-			return Container{}, err
+			return Created{}, err
 		}
 		out, err := c.createOn(ctx, res, req, &cfg, host, hasImage)
 		if err == nil {
 			return out, nil
 		}
 		if !isEngineFailure(err) || attempt >= c.cfg.CreateRetry || ctx.Err() != nil {
-			return Container{}, err
+			return Created{}, err
 		}
 		c.log.Warn("create failed; retrying on another node", "node", res.nodeName, "err", err)
 		excluded = append(excluded, res.nodeName)
@@ -211,21 +218,22 @@ func (c *Cluster) reserve(sreq *scheduler.Request, excluded []string) (*reservat
 
 // createOn runs the engine side of a reserved create and settles the
 // reservation either way.
-func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequest, cfg *container.Config, host *container.HostConfig, hasImage bool) (Container, error) {
+func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequest, cfg *container.Config, host *container.HostConfig, hasImage bool) (Created, error) {
 	n, nodeName := res.n, res.nodeName
 	if !hasImage {
 		if err := n.eng.PullImage(ctx, cfg.Image, req.RegistryAuth, req.Platform); err != nil {
 			c.unreserve(res)
-			return Container{}, fmt.Errorf("node %s: %w", nodeName, err)
+			return Created{}, fmt.Errorf("node %s: %w", nodeName, err)
 		}
 	}
 	cctx, cancel := c.callCtx(ctx)
 	var id string
+	var warnings []string
 	var err error
 	if len(req.Body) > 0 {
-		id, _, err = n.eng.CreateContainerBody(cctx, req.APIVersion, res.name, req.Platform, req.Body)
+		id, warnings, err = n.eng.CreateContainerBody(cctx, req.APIVersion, res.name, req.Platform, req.Body)
 	} else {
-		id, _, err = n.eng.CreateContainer(cctx, res.name, cfg, host, req.Networking)
+		id, warnings, err = n.eng.CreateContainer(cctx, res.name, cfg, host, req.Networking)
 	}
 	cancel()
 	if err != nil {
@@ -238,14 +246,14 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 			// (Other refusals about the image, such as one for another
 			// platform than asked, pass through with the engine's words.)
 			c.resync(n)
-			return Container{}, errorf(ErrImageNotFound, "No such image: %s (on %s)", cfg.Image, nodeName)
+			return Created{}, errorf(ErrImageNotFound, "No such image: %s (on %s)", cfg.Image, nodeName)
 		}
 		if cerrdefs.IsConflict(err) {
 			// Someone took the name on that engine directly, unseen yet.
 			c.resync(n)
-			return Container{}, fmt.Errorf("node %s: %w: %w", nodeName, ErrNameConflict, err)
+			return Created{}, fmt.Errorf("node %s: %w: %w", nodeName, ErrNameConflict, err)
 		}
-		return Container{}, fmt.Errorf("node %s: %w", nodeName, err)
+		return Created{}, fmt.Errorf("node %s: %w", nodeName, err)
 	}
 	// No inspect here: the request says everything placement needs (name,
 	// labels, ports, resources, image), and a `docker run` inspects the
@@ -275,7 +283,10 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	c.putNodeLocked(n)
 	res.settleLocked()
 	// No link can name a container that did not exist: no aliases.
-	out := Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(nil, c.cfg.Now(), true), Rev: e.seq}
+	out := Created{
+		Container: Container{Node: c.nodeViewLocked(n), Summary: e.summaryAt(nil, c.cfg.Now(), true), Rev: e.seq},
+		Warnings:  warnings,
+	}
 	c.mu.Unlock()
 	c.lazyInspect(n, id)
 	return out, nil

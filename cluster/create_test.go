@@ -110,6 +110,8 @@ type bodyEngine struct {
 	mu     sync.Mutex
 	bodies []string
 	pulls  []string
+	// warn is added to the engine's warnings about each create.
+	warn string
 }
 
 func (b *bodyEngine) PullImage(ctx context.Context, ref, auth, platform string) error {
@@ -122,8 +124,13 @@ func (b *bodyEngine) PullImage(ctx context.Context, ref, auth, platform string) 
 func (b *bodyEngine) CreateContainerBody(ctx context.Context, version, name, platform string, body []byte) (string, []string, error) {
 	b.mu.Lock()
 	b.bodies = append(b.bodies, string(body))
+	warn := b.warn
 	b.mu.Unlock()
-	return b.Engine.CreateContainerBody(ctx, version, name, platform, body)
+	id, warnings, err := b.Engine.CreateContainerBody(ctx, version, name, platform, body)
+	if warn != "" {
+		warnings = append(warnings, warn)
+	}
+	return id, warnings, err
 }
 
 // A create that carries the client's body sends the engine those bytes:
@@ -159,7 +166,7 @@ func recordingLab(t *testing.T, o labOptions) (*lab, func(addr string) *bodyEngi
 func TestCreateSendsTheClientsBody(t *testing.T) {
 	l, recorder := recordingLab(t, labOptions{nodes: 2})
 	ctx := context.Background()
-	create := func(name, body string) (cluster.Container, string) {
+	create := func(name, body string) (cluster.Created, string) {
 		t.Helper()
 		var req container.CreateRequest
 		require.NoError(t, json.Unmarshal([]byte(body), &req))
@@ -174,11 +181,18 @@ func TestCreateSendsTheClientsBody(t *testing.T) {
 		return c, b.bodies[len(b.bodies)-1]
 	}
 
+	for _, n := range l.c.Nodes() {
+		b := recorder(n.Addr)
+		b.mu.Lock()
+		b.warn = "warned by " + n.Name
+		b.mu.Unlock()
+	}
 	plain := `{"Image":"busybox","Env":["A=1"],"FieldFromTheFuture":[1],"HostConfig":{"NetworkMode":"default"}}`
-	_, sent := create("plain", plain)
+	c, sent := create("plain", plain)
 	assert.Equal(t, plain, sent, "nothing moved: the client's bytes")
+	assert.Equal(t, []string{"warned by " + c.Node.Name}, c.Warnings, "the engine's warnings, for docker run to print")
 
-	c, sent := create("placed", `{"Image":"busybox","Env":["constraint:zone==z1","A=1"],"FieldFromTheFuture":[1],"Labels":{"app":"web"}}`)
+	c, sent = create("placed", `{"Image":"busybox","Env":["constraint:zone==z1","A=1"],"FieldFromTheFuture":[1],"Labels":{"app":"web"}}`)
 	assert.Equal(t, "node1", c.Node.Name, "the constraint placed it")
 	assert.Equal(t, `{"Image":"busybox","FieldFromTheFuture":[1],"Env":["A=1"],`+
 		`"Labels":{"app":"web","com.docker.swarm.constraints":"[\"zone==z1\"]"}}`, sent)

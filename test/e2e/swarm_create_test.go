@@ -184,3 +184,30 @@ func TestRunPlatformReachesTheEngine(t *testing.T) {
 	Docker(t, host, "run", "-d", "--name", name, "--platform", "linux/amd64", "busybox", "true")
 	assert.NotEmpty(t, strings.TrimSpace(Docker(t, host, "ps", "-aq", "--filter", "name="+name)), "the engines' own platform runs")
 }
+
+// The engine's warnings about a new container reach `docker run` through the manager, which
+// prints them as it does straight to the engine.
+func TestRunWarningsReachTheCLI(t *testing.T) {
+	lab, m := NeedManager(t)
+	eng := lab.Engines[0]
+	name := UniqueName(t, "warned")
+	RemoveOnCleanup(t, m.Host(), name)
+	RemoveOnCleanup(t, eng.Host(), name+"-direct")
+	warnings := func(target string, extra ...string) []string {
+		ctx, cancel := context.WithTimeout(context.Background(), CommandTimeout)
+		defer cancel()
+		args := append(append([]string{"run", "-d"}, extra...), "--oom-kill-disable", "busybox", "sleep", "300")
+		res := RunDocker(ctx, target, args...)
+		require.NoError(t, res.Err, "%s", res)
+		var out []string
+		for _, line := range strings.Split(res.Stderr, "\n") {
+			if strings.HasPrefix(line, "WARNING") {
+				out = append(out, line)
+			}
+		}
+		return out
+	}
+	direct := warnings(eng.Host(), "--name", name+"-direct")
+	require.NotEmpty(t, direct, "the engine warns about --oom-kill-disable without a memory limit")
+	assert.Equal(t, direct, warnings(m.Host(), "--name", name, "-e", "constraint:node=="+eng.Name))
+}
