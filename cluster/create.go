@@ -75,9 +75,10 @@ func (res *reservation) settleLocked() {
 // reservation happen atomically under the cluster lock, so concurrent
 // creates see each other's names, ports and resources; the engine is
 // called outside it. When CreateContainer returns, the cache holds the
-// new container (or no trace of the attempt). Errors: *scheduler.ExprError
-// or ErrInvalidRequest (400), ErrNameConflict (409), *NoFitError (500),
-// ErrImageNotFound (404), engine errors wrapped with the node name.
+// new container (or no trace of the attempt); the engine's warnings come
+// with it. Errors: *scheduler.ExprError or ErrInvalidRequest (400),
+// ErrNameConflict (409), *NoFitError (500), ErrImageNotFound (404), engine
+// errors wrapped with the node name.
 func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Created, error) {
 	if req.Config == nil {
 		return Created{}, errorf(ErrInvalidRequest, "create container: the request has no container config")

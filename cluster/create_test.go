@@ -133,10 +133,6 @@ func (b *bodyEngine) CreateContainerBody(ctx context.Context, version, name, pla
 	return id, warnings, err
 }
 
-// A create that carries the client's body sends the engine those bytes:
-// untouched when placement took nothing from the environment, and with
-// only Env and Labels replaced when a constraint moved into the labels.
-// Placement still reads the decoded request (the constraint holds).
 // recordingLab is a lab whose engines are bodyEngines, by address.
 func recordingLab(t *testing.T, o labOptions) (*lab, func(addr string) *bodyEngine) {
 	var mu sync.Mutex
@@ -163,6 +159,11 @@ func recordingLab(t *testing.T, o labOptions) (*lab, func(addr string) *bodyEngi
 	}
 }
 
+// A create that carries the client's body sends the engine those bytes:
+// untouched when placement took nothing from the environment, and with
+// only Env and Labels replaced when a constraint moved into the labels.
+// Placement still reads the decoded request (the constraint holds), and
+// the engine's warnings come back with the container.
 func TestCreateSendsTheClientsBody(t *testing.T) {
 	l, recorder := recordingLab(t, labOptions{nodes: 2})
 	ctx := context.Background()
