@@ -160,6 +160,7 @@ func (c *Cluster) storeLocked(n *node, e *entry) bool {
 			c.names[e.name] = id
 		}
 	}
+	c.wantBodyLocked(n, e)
 	return !ok || old.reservation != e.reservation || !samePlacement(old, e)
 }
 
@@ -210,6 +211,7 @@ func (c *Cluster) deleteContainerLocked(n *node, id string) {
 	}
 	n.counts.track(old, nil)
 	n.removeIDLocked(id)
+	delete(c.bodies, id)
 	c.listGen++
 	if len(old.links()) > 0 {
 		n.aliases, n.aliasesOK, n.viewsOK = nil, false, false

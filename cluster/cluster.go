@@ -152,6 +152,11 @@ type Cluster struct {
 	// is the order of the last one (read.go).
 	listGen     uint64
 	lastListing listing
+	// bodies holds, for each cached container that moves on node failure,
+	// the create body that makes it again (reschedule.go); readingBody the
+	// ones being read.
+	bodies      map[string][]byte
+	readingBody map[string]bool
 }
 
 // New builds a cluster with no engines; SetMembers adds them.
@@ -172,6 +177,9 @@ func New(cfg Config) (*Cluster, error) {
 		owners:  make(map[string]*node),
 		snap:    scheduler.NewSnapshot(),
 		names:   make(map[string]string),
+
+		bodies:      make(map[string][]byte),
+		readingBody: make(map[string]bool),
 	}
 	c.beats.c = c
 	return c, nil

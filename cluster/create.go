@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -95,7 +96,11 @@ func (c *Cluster) CreateContainer(ctx context.Context, req CreateRequest) (Creat
 		hc = *req.HostConfig
 	}
 	host := &hc
-	env, labels, err := scheduler.MoveExpressions(cfg.Env, cfg.Labels)
+	env, labels, err := moveReschedulePolicy(cfg.Env, cfg.Labels)
+	if err != nil {
+		return Created{}, err
+	}
+	env, labels, err = scheduler.MoveExpressions(env, labels)
 	if err != nil {
 		return Created{}, fmt.Errorf("create container: %w", err)
 	}
@@ -266,6 +271,13 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 	e := placeholder(id, res.name, cfg, host)
 	e.created = c.cfg.Now().Unix()
 	e.seq = seq
+	var body []byte // how to create it again on node failure (reschedule.go)
+	if movesOnNodeFailure(cfg.Labels) {
+		body = req.Body
+		if len(body) == 0 {
+			body, _ = json.Marshal(container.CreateRequest{Config: cfg, HostConfig: host, NetworkingConfig: req.Networking})
+		}
+	}
 	c.mu.Lock()
 	if e.name == res.name && c.names[res.name] == res.id {
 		// The name passes straight from the reservation to the container.
@@ -276,6 +288,9 @@ func (c *Cluster) createOn(ctx context.Context, res *reservation, req CreateRequ
 		c.names[res.name] = id
 	} else {
 		c.dropReservationLocked(res)
+	}
+	if body != nil {
+		c.bodies[id] = body
 	}
 	c.storeLocked(n, e)
 	if e.name != "" {

@@ -109,6 +109,7 @@ func (c *Cluster) heartbeat(ctx context.Context, n *node) bool {
 	}
 	if len(evs) > 0 {
 		c.log.Info("engine reconnected", "node", info.Name, "addr", n.addr)
+		c.removeMovedAway(ctx, n)
 		// Back from the dead: re-list everything now rather than trust
 		// whatever the event stream did meanwhile.
 		c.resync(n)
@@ -132,6 +133,7 @@ func (c *Cluster) failNode(n *node, err error) {
 		n.state = scheduler.NodeUnhealthy
 		c.putNodeLocked(n)
 		evs = append(evs, c.engineEventLocked(n, ActionEngineDisconnect))
+		c.rescheduleFromLocked(n)
 	}
 	name, failures := n.name, n.failures
 	c.mu.Unlock()
@@ -201,6 +203,7 @@ func (c *Cluster) resetNodeLocked(n *node) {
 	for i, e := range old {
 		c.releaseNameLocked(e.name, e.sched.ID)
 		c.unownLocked(n, ids[i])
+		delete(c.bodies, ids[i])
 	}
 	n.images, n.networks, n.volumes = nil, nil, nil
 	if n.id != "" {

@@ -35,6 +35,9 @@ type Describer interface {
 type Lister interface {
 	Containers(ctx context.Context) ([]container.Summary, error)
 	InspectContainer(ctx context.Context, id string) (container.InspectResponse, error)
+	// CreateBodyOf is a create body (JSON) that makes the container again
+	// as it is configured: its config, host config and network endpoints.
+	CreateBodyOf(ctx context.Context, id string) ([]byte, error)
 	Images(ctx context.Context) ([]image.Summary, error)
 	Networks(ctx context.Context) ([]network.Summary, error)
 	Volumes(ctx context.Context) ([]*volume.Volume, error)
@@ -62,6 +65,7 @@ type Writer interface {
 	// PullImage pulls ref for platform ("" for the engine's own).
 	PullImage(ctx context.Context, ref, registryAuth, platform string) error
 	RemoveContainer(ctx context.Context, id string, force, volumes bool) error
+	StartContainer(ctx context.Context, id string) error
 	RenameContainer(ctx context.Context, id, name string) error
 }
 

@@ -94,5 +94,6 @@ func (c *Cluster) loseNodeLocked(n *node) []Event {
 	}
 	n.state = scheduler.NodeUnhealthy
 	c.putNodeLocked(n)
+	c.rescheduleFromLocked(n)
 	return []Event{c.engineEventLocked(n, ActionEngineDisconnect)}
 }

@@ -102,6 +102,9 @@ type node struct {
 	aliases   map[string][]string
 	aliasesOK bool
 	tombs     map[string]time.Time
+	// movedAway holds the containers created again elsewhere after this
+	// node failed, to remove from it when it comes back (reschedule.go).
+	movedAway map[string]bool
 	images    []image.Summary
 	// imageViews is images as placement sees them, built from
 	// imageViewsOf (the listing they were made from).

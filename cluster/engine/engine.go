@@ -452,6 +452,56 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string, force, volumes 
 	return nil
 }
 
+// StartContainer starts a container.
+func (e *Engine) StartContainer(ctx context.Context, id string) error {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %s on %s: %w", id, e.addr, err)
+	}
+	return nil
+}
+
+// CreateBodyOf is a create body that makes the container id again as it
+// is configured: its whole config and host config, and its endpoints on
+// user-defined networks with their aliases (the engine's own alias, the
+// short ID, left out). A host name the engine gave (the short ID) is left
+// out, so the new container gets its own.
+func (e *Engine) CreateBodyOf(ctx context.Context, id string) ([]byte, error) {
+	ctx, cancel := e.call(ctx)
+	defer cancel()
+	in, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("inspect container %s on %s: %w", id, e.addr, err)
+	}
+	if in.ContainerJSONBase == nil || in.Config == nil {
+		return nil, fmt.Errorf("inspect container %s on %s: the answer has no config", id, e.addr)
+	}
+	cfg := *in.Config
+	if len(in.ID) >= 12 && cfg.Hostname == in.ID[:12] {
+		cfg.Hostname = ""
+	}
+	req := container.CreateRequest{Config: &cfg, HostConfig: in.HostConfig}
+	if in.NetworkSettings != nil && in.HostConfig != nil {
+		mode := in.HostConfig.NetworkMode
+		for name, ep := range in.NetworkSettings.Networks {
+			if ep == nil || !mode.IsUserDefined() || string(mode) != name {
+				continue
+			}
+			var aliases []string
+			for _, a := range ep.Aliases {
+				if !strings.HasPrefix(in.ID, a) {
+					aliases = append(aliases, a)
+				}
+			}
+			req.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+				name: {Aliases: aliases, IPAMConfig: ep.IPAMConfig, Links: ep.Links},
+			}}
+		}
+	}
+	return json.Marshal(req)
+}
+
 // RenameContainer renames a container.
 func (e *Engine) RenameContainer(ctx context.Context, id, name string) error {
 	ctx, cancel := e.call(ctx)

@@ -196,3 +196,52 @@ func TestEngineFailureThroughManager(t *testing.T) {
 		}, 10*time.Second, 100*time.Millisecond, "the manager's own engine events for %s: %v", victim.Name, events.engineEvents())
 	})
 }
+
+// `docker run -e reschedule:on-node-failure` (classic Swarm's rescheduling policy): when the
+// container's node fails, the manager creates it again, with its name and options, on another
+// node and starts it; when the node comes back, the original is removed from it, so the name
+// is listed once. A container without the policy stays where it was.
+func TestRescheduleOnNodeFailureThroughManager(t *testing.T) {
+	lab, m := NeedManager(t)
+	host := m.Host()
+	ctx := context.Background()
+	mover, stayer := UniqueName(t, "mover"), UniqueName(t, "stayer")
+	RemoveOnCleanup(t, host, mover, stayer)
+	Docker(t, host, "run", "-d", "--name", mover, "-e", "reschedule:on-node-failure", "-e", "constraint:public==no",
+		"-l", "app=web", "busybox", "sleep", "600")
+	from := NodeOf(t, m, mover)
+	Docker(t, host, "run", "-d", "--name", stayer, "-e", "constraint:node=="+from, "busybox", "sleep", "600")
+	victim, err := lab.Engine(from)
+	require.NoError(t, err)
+
+	require.NoError(t, lab.StopEngine(ctx, from))
+	t.Cleanup(func() {
+		if err := lab.StartEngine(ctx, from); err != nil { // a no-op when it answers already
+			t.Logf("restart %s: %v", from, err)
+		}
+	})
+	running := func(name string) string {
+		return strings.TrimSpace(Docker(t, host, "ps", "--filter", "name="+name, "--format", "{{.Names}} {{.Status}}"))
+	}
+	var now string
+	require.Eventually(t, func() bool {
+		now = running(mover)
+		return strings.Contains(now, " Up ") && !strings.HasPrefix(now, from+"/")
+	}, UnhealthyWithin()+20*time.Second, 200*time.Millisecond, "created again and running on another node (last %q); manager log:\n%s", now, m.LogTail(20))
+	to := NodeOf(t, m, mover)
+	assert.Regexp(t, `rescheduled container.*name=`+mover+` from=`+from+` to=`+to, m.LogTail(200), "the manager's log says what moved where")
+	assert.Equal(t, "web", strings.TrimSpace(Docker(t, host, "inspect", "-f", `{{index .Config.Labels "app"}}`, mover)), "with its options")
+	toEngine, err := lab.Engine(to)
+	require.NoError(t, err)
+	assert.NotEqual(t, "yes", toEngine.Labels["public"], "its constraint still holds")
+	assert.Contains(t, Docker(t, host, "ps", "-a", "--filter", "name="+stayer, "--format", "{{.Names}} {{.Status}}"),
+		from+"/"+stayer+" Host Down", "no policy: it stays on the down node")
+
+	require.NoError(t, lab.StartEngine(ctx, from))
+	require.Eventually(t, func() bool {
+		return strings.TrimSpace(Docker(t, victim.Host(), "ps", "-aq", "--filter", "name="+mover)) == ""
+	}, UnhealthyWithin()+20*time.Second, 200*time.Millisecond, "the original is removed from %s once it is back", from)
+	assert.NotEmpty(t, strings.TrimSpace(Docker(t, victim.Host(), "ps", "-aq", "--filter", "name="+stayer)), "the container without the policy is kept")
+	all := strings.Fields(Docker(t, host, "ps", "-a", "--filter", "name="+mover, "--format", "{{.Names}}"))
+	assert.Equal(t, []string{to + "/" + mover}, all, "listed once, on its new node")
+}
