@@ -2,10 +2,13 @@ package cluster_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -156,4 +159,37 @@ func TestRescheduleWhenDiscoveryLosesTheNode(t *testing.T) {
 		_, err := l.engines[lost].Container(c.Summary.ID)
 		return err != nil
 	}, 10*time.Second, 20*time.Millisecond, "the original is removed once the node is back")
+}
+
+// A container on a network only its node has cannot be created elsewhere:
+// the other engine refuses the copy, and the original is kept and listed
+// again when its node is back.
+func TestRescheduleKeepsWhatCannotMove(t *testing.T) {
+	l := newLab(t, labOptions{nodes: 2})
+	ctx := context.Background()
+	resp, err := http.Post("http://"+l.engines[0].Addr()+"/v1.41/networks/create", "application/json",
+		strings.NewReader(`{"Name":"onlyhere"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	eng, err := engine.Dial(l.engines[0].Addr(), engine.Options{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	defer eng.Close()
+	id, _, err := eng.CreateContainer(ctx, "netted", &container.Config{Image: "busybox",
+		Labels: map[string]string{"com.docker.swarm.reschedule-policies": `["on-node-failure"]`}},
+		&container.HostConfig{NetworkMode: "onlyhere"}, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return l.c.HasCreateBody(id) }, 5*time.Second, 10*time.Millisecond)
+
+	l.engines[0].Stop()
+	require.Eventually(t, func() bool { return l.healthy() == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, l.engines[0].Restart())
+	l.waitHealthy(2)
+	require.Eventually(t, func() bool {
+		got, err := l.c.Container("netted")
+		return err == nil && got.Summary.ID == id
+	}, 5*time.Second, 10*time.Millisecond, "kept and listed on its node again")
+	_, err = l.engines[0].Container(id)
+	assert.NoError(t, err, "still on its engine")
+	assert.Empty(t, l.engines[1].Containers(), "no copy on the other node")
 }
