@@ -97,12 +97,8 @@ func reschedulePolicies(labels map[string]string) ([]string, error) {
 // movesOnNodeFailure reports whether a container with these labels is to
 // be created again elsewhere when its node fails.
 func movesOnNodeFailure(labels map[string]string) bool {
-	raw, ok := labels[reschedulePolicyLabel]
-	if !ok {
-		return false
-	}
-	var policies []string
-	return json.Unmarshal([]byte(raw), &policies) == nil && slices.Contains(policies, PolicyOnNodeFailure)
+	policies, err := reschedulePolicies(labels)
+	return err == nil && slices.Contains(policies, PolicyOnNodeFailure)
 }
 
 // wantBodyLocked starts reading, in the background, how to create e again
